@@ -1,0 +1,3 @@
+"""socklab: a containerised multi-node lab for network programming in Python."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,327 @@
+"""The ``socklab`` command line.
+
+Exit status: 0 success, 1 a check or test failed, 2 bad input (one line
+naming the file, line and problem; nothing started).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import NoReturn, Optional, Sequence
+
+from . import __version__
+from . import labels as L
+from .console import Output
+from .docker_backend import DockerBackend
+from .errors import BadInput, SocklabError
+from .impairment import impairment_changes
+from .images import ensure_images
+from .lab import Options, RunningLab, instances, up
+from .labfile import load_lab
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but bad usage is reported on one line with exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"socklab: error: {message} (see {self.prog} --help)\n")
+        sys.exit(2)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM behaves like Ctrl-C, so ``up`` cleans up either way."""
+    raise KeyboardInterrupt
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    output = Output(quiet=getattr(args, "quiet", False), as_json=getattr(args, "json", False))
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return int(args.func(args, output) or 0)
+    except BadInput as err:
+        output.error(str(err))
+        return 2
+    except SocklabError as err:
+        output.error(str(err))
+        return err.exit_status
+    except KeyboardInterrupt:
+        output.error("interrupted")
+        return 130
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="socklab", description="A containerised multi-node lab for network programming in Python.")
+    parser.add_argument("--version", action="version", version=f"socklab {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    def command(name: str, func, help: str, instance: bool = True) -> Parser:
+        sub = commands.add_parser(name, help=help, description=help)
+        sub.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+        if instance:
+            sub.add_argument("--instance", help="name of the lab instance (default: the lab's name)")
+        sub.set_defaults(func=func)
+        return sub
+
+    sub = command("up", cmd_up, "bring a lab up (building images when missing)")
+    sub.add_argument("lab")
+    sub.add_argument("--workspace", type=Path, default=Path("work"), help="host folder mounted at /work in workspace nodes (default ./work)")
+    sub.add_argument("--json", action="store_true")
+
+    sub = command("down", cmd_down, "take a lab down, or every lab with --all")
+    sub.add_argument("lab", nargs="?")
+    sub.add_argument("--all", action="store_true", help="every socklab lab, stale ones included")
+
+    sub = command("status", cmd_status, "nodes, states, addresses and ports; stale labs", instance=False)
+    sub.add_argument("lab", nargs="?")
+    sub.add_argument("--instance")
+    sub.add_argument("--json", action="store_true")
+
+    sub = command("exec", cmd_exec, "run a command in a node (stdin passed through)")
+    sub.add_argument("lab")
+    sub.add_argument("node")
+    sub.add_argument("cmd", nargs=argparse.REMAINDER, help="-- CMD...")
+
+    sub = command("shell", cmd_shell, "an interactive shell in a node, in /work")
+    sub.add_argument("lab")
+    sub.add_argument("node")
+
+    sub = command("logs", cmd_logs, "a node's log")
+    sub.add_argument("lab")
+    sub.add_argument("node")
+    sub.add_argument("-f", "--follow", action="store_true")
+
+    sub = command("validate", cmd_validate, "check a lab file without starting anything", instance=False)
+    sub.add_argument("lab", nargs="+")
+
+    sub = command("link", cmd_link_show, "show or change a lab's lossy links")
+    link_commands = sub.add_subparsers(dest="link_command", required=True, parser_class=Parser)
+    show = link_commands.add_parser("show", help="parameters, backend and counters per direction")
+    show.add_argument("lab")
+    show.add_argument("--instance")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(func=cmd_link_show)
+    change = link_commands.add_parser("set", help="change a link while traffic flows")
+    change.add_argument("lab")
+    change.add_argument("link")
+    change.add_argument("--instance")
+    change.add_argument("--direction", choices=["forward", "reverse"], help="one direction only (default both)")
+    for option in ("loss", "delay", "jitter", "duplicate", "reorder", "corrupt", "rate"):
+        change.add_argument(f"--{option}")
+    change.add_argument("--seed", type=int)
+    change.add_argument("--json", action="store_true")
+    change.set_defaults(func=cmd_link_set)
+
+    sub = command("capture", cmd_capture, "capture packets on a node (pcap for Wireshark with -w)")
+    sub.add_argument("lab")
+    sub.add_argument("node")
+    sub.add_argument("--iface", default="any")
+    sub.add_argument("--filter", default="", help="a BPF filter, e.g. 'udp port 1234'")
+    sub.add_argument("--count", type=int)
+    sub.add_argument("-w", dest="write", type=Path, help="write a pcap file")
+
+    sub = command("images", cmd_images, "build socklab/base and socklab/node (cached by content)", instance=False)
+    sub.add_argument("--force", action="store_true", help="rebuild even when current")
+    return parser
+
+
+def _instance(args: argparse.Namespace) -> str:
+    if getattr(args, "instance", None):
+        return args.instance
+    if args.lab is None:
+        raise BadInput("name a lab, or use --all")
+    path = Path(args.lab)
+    return path.stem if path.suffix in (".yaml", ".yml") else args.lab
+
+
+def _attach(args: argparse.Namespace) -> RunningLab:
+    return RunningLab.attach(DockerBackend(), _instance(args))
+
+
+def cmd_up(args: argparse.Namespace, output: Output) -> int:
+    lab = load_lab(args.lab)
+    backend = DockerBackend()
+    ensure_images(backend.client, output.progress)
+    running = up(lab, backend, Options(instance=args.instance, workspace=args.workspace), output.progress)
+    if args.json:
+        output.data([vars(s) for s in running.status()])
+    else:
+        welcome(running, output)
+    return 0
+
+
+def welcome(running: RunningLab, output: Output) -> None:
+    rows = []
+    for status in running.status():
+        addresses = " ".join(a for pair in status.addresses.values() for a in pair if a)
+        rows.append((status.name, status.role, addresses, f"socklab shell {running.instance} {status.name}"))
+    output.table(f"lab {running.instance} is up", ["node", "role", "addresses", "get a shell"], rows)
+    for link in running.lab.links.values():
+        info = running.link(link.name).show()
+        output.print(f"link {link.name}: {link.a} <-> {link.b}, backend {info['backend']}, {link.forward.describe()} / {link.reverse.describe()}")
+    if running.lab.sheet:
+        output.print(f"exercise sheet: {running.lab.path.parent / running.lab.sheet}")
+    output.print(f"take it down with: socklab down {running.instance}")
+
+
+def cmd_down(args: argparse.Namespace, output: Output) -> int:
+    backend = DockerBackend()
+    if args.all:
+        containers, networks = backend.remove({})
+        output.print(f"removed {containers} container(s) and {networks} network(s) of every socklab lab")
+        return 0
+    containers, networks = backend.remove({L.LAB: _instance(args)})
+    output.print(f"removed {containers} container(s) and {networks} network(s) of {_instance(args)}")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace, output: Output) -> int:
+    backend = DockerBackend()
+    found = instances(backend)
+    wanted = args.instance or (Path(args.lab).stem if args.lab else None)
+    if wanted:
+        running = RunningLab.attach(backend, wanted)
+        statuses = running.status()
+        if args.json:
+            output.data([vars(s) for s in statuses])
+            return 0
+        rows = [(s.name, s.role, s.state, " ".join(f"{net}: {' '.join(a for a in pair if a)}" for net, pair in s.addresses.items()), s.ports or "-") for s in statuses]
+        output.table(f"lab {wanted}", ["node", "role", "state", "addresses", "ports"], rows)
+        for link in running.lab.links.values():
+            info = running.link(link.name).show()
+            output.print(f"link {link.name}: backend {info['backend']}, daemon {info['daemon']}")
+        return 0
+    if args.json:
+        output.data([vars(i) for i in found])
+        return 0
+    if not found:
+        output.print("no socklab lab is up")
+        return 0
+    rows = [(i.name, f"{i.nodes}/{i.expected}", i.networks, i.owner, "STALE: " + i.reason if i.stale else "up") for i in found]
+    output.table("socklab labs", ["instance", "nodes", "networks", "owner", "state"], rows)
+    if any(i.stale for i in found):
+        output.print("stale labs are removed by: socklab down --all")
+    return 0
+
+
+def cmd_exec(args: argparse.Namespace, output: Output) -> int:
+    command = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
+    if not command:
+        raise BadInput("give a command after --, e.g. socklab exec udp-echo client -- python3 -")
+    container = _attach(args).container(args.node)
+    flags = ["-it"] if sys.stdin.isatty() and sys.stdout.isatty() else ["-i"]
+    return subprocess.call(["docker", "exec", *flags, container.name, *command])
+
+
+def cmd_shell(args: argparse.Namespace, output: Output) -> int:
+    running = _attach(args)
+    container = running.container(args.node)
+    user = ["-u", f"{os.getuid()}:{os.getgid()}"] if running.lab.nodes[args.node].workspace else []
+    os.execvp("docker", ["docker", "exec", "-it", *user, "-e", f"PS1={args.node}:\\w\\$ ", "-w", "/work", container.name, "bash"])
+
+
+def cmd_logs(args: argparse.Namespace, output: Output) -> int:
+    container = _attach(args).container(args.node)
+    return subprocess.call(["docker", "logs", *(["-f"] if args.follow else []), container.name])
+
+
+def cmd_validate(args: argparse.Namespace, output: Output) -> int:
+    for name in args.lab:
+        lab = load_lab(name)
+        output.print(f"{lab.path}: ok ({len(lab.networks)} network(s), {len(lab.nodes)} node(s), {len(lab.links)} link(s))")
+    return 0
+
+
+def cmd_link_show(args: argparse.Namespace, output: Output) -> int:
+    running = _attach(args)
+    shown = [running.link(name).show() for name in running.lab.links]
+    if args.json:
+        output.data(shown)
+        return 0
+    if not shown:
+        output.print(f"lab {running.instance} has no links")
+    for info in shown:
+        rows = []
+        for direction, state in info["directions"].items():
+            params = state.get("params", {})
+            counters = state.get("counters", {})
+            rows.append((direction, _describe_params(params), *(counters.get(k, "-") for k in ("seen", "dropped", "delayed", "duplicated", "corrupted"))))
+        title = f"link {info['name']}: backend {info['backend']}, daemon {info['daemon']}" + (f", seed {info.get('seed')}" if info.get("seed") is not None else "")
+        output.table(title, ["direction", "parameters", "seen", "dropped", "delayed", "duplicated", "corrupted"], rows)
+        for direction, state in info["directions"].items():
+            if state.get("tc"):
+                output.print(f"{direction}:\n{state['tc']}")
+    return 0
+
+
+def _describe_params(params: dict) -> str:
+    from .model import Impairment
+
+    known = {k: v for k, v in params.items() if k in Impairment.__dataclass_fields__}
+    return Impairment(**known).describe() if known else "-"
+
+
+def cmd_link_set(args: argparse.Namespace, output: Output) -> int:
+    values = {k: getattr(args, k) for k in ("loss", "delay", "jitter", "duplicate", "reorder", "corrupt", "rate") if getattr(args, k) is not None}
+    try:
+        changes = impairment_changes(values)
+    except ValueError as err:
+        raise BadInput(str(err)) from None
+    if not changes and args.seed is None:
+        raise BadInput("nothing to change: give --loss, --delay, ... or --seed")
+    running = _attach(args)
+    result = running.link(args.link).set(direction=args.direction, seed=args.seed, **changes)
+    if args.json:
+        output.data(result)
+    else:
+        output.print(f"link {args.link}: " + ", ".join(f"{k}={v}" for k, v in values.items()) + (f" seed={args.seed}" if args.seed is not None else ""))
+    return 0
+
+
+def cmd_capture(args: argparse.Namespace, output: Output) -> int:
+    running = _attach(args)
+    node = running.container(args.node)
+    dump = ["tcpdump", "-i", args.iface, "-n", "-l"]
+    if args.count:
+        dump += ["-c", str(args.count)]
+    if args.write:
+        dump += ["-U", "-w", "-"]
+    if args.filter:
+        dump.append(args.filter)
+    helper = [
+        "docker", "run", "--rm", "-i", f"--network=container:{node.id}", "--cap-drop=ALL", "--cap-add=NET_ADMIN", "--cap-add=NET_RAW",
+        "--label", f"{L.PROJECT}=1", "--label", f"{L.LAB}={running.instance}", "--label", f"{L.ROLE}=capture",
+        "--label", f"{L.RUN}={node.labels.get(L.RUN, '')}", "socklab/node", *dump,
+    ]
+    output.progress(f"capturing on {args.node} ({shlex.join(dump[1:])}); Ctrl-C to stop")
+    if not args.write:
+        return _wait_interruptible(subprocess.Popen(helper))
+    with open(args.write, "wb") as pcap:
+        status = _wait_interruptible(subprocess.Popen(helper, stdout=pcap))
+    output.print(f"wrote {args.write} ({args.write.stat().st_size} bytes): open it with wireshark or tshark -r {args.write}")
+    return status
+
+
+def _wait_interruptible(process: subprocess.Popen) -> int:
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=10)
+        return 0
+
+
+def cmd_images(args: argparse.Namespace, output: Output) -> int:
+    ensure_images(DockerBackend().client, output.progress, force=args.force)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

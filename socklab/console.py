@@ -1,0 +1,47 @@
+"""Terminal output: progress lines, tables, one-line errors.
+
+rich decides colours itself: on a terminal they show, in a pipe or a CI log
+they do not. ``--quiet`` silences progress but never results or errors.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, Iterable, Sequence
+
+from rich.console import Console
+from rich.table import Table
+
+
+class Output:
+    def __init__(self, quiet: bool = False, as_json: bool = False) -> None:
+        self.quiet = quiet
+        self.as_json = as_json
+        self.out = Console(highlight=False, soft_wrap=True)
+        self.err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+    def progress(self, message: str) -> None:
+        if not self.quiet:
+            self.err.print(f"[dim]·[/dim] {message}")
+
+    def error(self, message: str) -> None:
+        first, *rest = str(message).splitlines() or [""]
+        self.err.print(f"[bold red]socklab: error:[/bold red] {first}", markup=True)
+        for line in rest:
+            self.err.print(line, markup=False)
+
+    def print(self, text: str = "") -> None:
+        self.out.print(text, markup=False)
+
+    def data(self, value: Any) -> None:
+        """Machine-readable output for ``--json``."""
+        sys.stdout.write(json.dumps(value, indent=2, default=str) + "\n")
+
+    def table(self, title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        table = Table(title=title, title_justify="left", header_style="bold")
+        for column in columns:
+            table.add_column(column)
+        for row in rows:
+            table.add_row(*(str(cell) for cell in row))
+        self.out.print(table)

@@ -1,0 +1,240 @@
+"""The Docker backend: networks and containers, found again by their labels.
+
+Everything Docker-specific lives here; the rest of socklab asks for
+"a network", "a node container", "a helper in this node's namespace".
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import docker
+import docker.errors
+from docker.models.containers import Container
+from docker.models.networks import Network as DockerNetwork
+
+from . import labels as L
+from .errors import SocklabError
+
+# Limits for every lab node; student containers get tighter ones in grading.
+NODE_MEMORY = "256m"
+NODE_PIDS = 512
+
+
+@dataclass
+class ExecResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """How tightly a container is boxed in."""
+
+    user: Optional[str] = None
+    memory: str = NODE_MEMORY
+    pids: int = NODE_PIDS
+    cpus: Optional[float] = None
+    read_only: bool = False
+    tmpfs: Optional[dict[str, str]] = None
+
+
+def connect() -> docker.DockerClient:
+    try:
+        client = docker.from_env(timeout=120)
+        client.ping()
+    except docker.errors.DockerException as err:
+        raise SocklabError(f"Docker is not reachable ({err}); start it (dockerd) or set DOCKER_HOST") from None
+    return client
+
+
+class DockerBackend:
+    def __init__(self, client: Optional[docker.DockerClient] = None) -> None:
+        self.client = client or connect()
+        self.api = self.client.api
+
+    def used_subnets(self) -> list:
+        """Every subnet any Docker network holds now."""
+        result = []
+        for net in self.api.networks():
+            for config in (net.get("IPAM") or {}).get("Config") or []:
+                if config.get("Subnet"):
+                    result.append(ipaddress.ip_network(config["Subnet"], strict=False))
+        return result
+
+    def create_network(self, name: str, subnet, subnet6, internal: bool, labels: dict[str, str]) -> DockerNetwork:
+        pools = [docker.types.IPAMPool(subnet=str(s)) for s in (subnet, subnet6) if s is not None]
+        return self.client.networks.create(
+            name,
+            driver="bridge",
+            internal=internal,
+            enable_ipv6=subnet6 is not None,
+            ipam=docker.types.IPAMConfig(pool_configs=pools),
+            labels=labels,
+            check_duplicate=True,
+        )
+
+    def create_container(
+        self,
+        name: str,
+        image: str,
+        command: Sequence[str],
+        labels: dict[str, str],
+        hostname: Optional[str] = None,
+        environment: Optional[dict[str, str]] = None,
+        networks: Sequence[tuple[str, Optional[str], Optional[str], list[str]]] = (),
+        network_mode: Optional[str] = None,
+        cap_add: Sequence[str] = (),
+        sysctls: Optional[dict[str, str]] = None,
+        binds: Optional[dict[str, dict[str, str]]] = None,
+        ports: Sequence[str] = (),
+        sandbox: Sandbox = Sandbox(),
+    ) -> str:
+        """Create (not start) a container; ``networks`` are (name, v4, v6, aliases)."""
+        port_bindings = {}
+        for spec in ports:
+            host, _, inner = spec.rpartition(":")
+            port_bindings[inner if "/" in inner else f"{inner}/tcp"] = int(host) if host else None
+        host_config = self.api.create_host_config(
+            init=True,
+            cap_drop=["ALL"],
+            cap_add=list(cap_add) or None,
+            security_opt=["no-new-privileges"],
+            mem_limit=sandbox.memory,
+            memswap_limit=sandbox.memory,
+            pids_limit=sandbox.pids,
+            nano_cpus=int(sandbox.cpus * 1e9) if sandbox.cpus else None,
+            read_only=sandbox.read_only,
+            tmpfs=sandbox.tmpfs,
+            network_mode=network_mode or (networks[0][0] if networks else "none"),
+            sysctls=sysctls,
+            binds=binds,
+            port_bindings=port_bindings or None,
+        )
+        networking_config = None
+        if networks and not network_mode:
+            first, v4, v6, aliases = networks[0]
+            networking_config = self.api.create_networking_config(
+                {first: self.api.create_endpoint_config(ipv4_address=v4, ipv6_address=v6, aliases=aliases)}
+            )
+        created = self.api.create_container(
+            image,
+            command=list(command),
+            name=name,
+            hostname=hostname,
+            labels=labels,
+            environment=environment,
+            host_config=host_config,
+            networking_config=networking_config,
+            user=sandbox.user,
+            ports=list(port_bindings) or None,
+            stop_signal="SIGTERM",
+        )
+        container_id = created["Id"]
+        for net, v4, v6, aliases in networks[1:]:
+            self.api.connect_container_to_network(container_id, net, ipv4_address=v4, ipv6_address=v6, aliases=aliases)
+        return container_id
+
+    def start(self, container_id: str) -> None:
+        self.api.start(container_id)
+
+    def containers(self, filters: dict[str, str] | None = None, all_: bool = True) -> list[Container]:
+        label_filters = [f"{L.PROJECT}=1"] + [f"{k}={v}" for k, v in (filters or {}).items()]
+        return self.client.containers.list(all=all_, filters={"label": label_filters})
+
+    def networks(self, filters: dict[str, str] | None = None) -> list[DockerNetwork]:
+        label_filters = [f"{L.PROJECT}=1"] + [f"{k}={v}" for k, v in (filters or {}).items()]
+        return self.client.networks.list(filters={"label": label_filters})
+
+    def remove(self, filters: dict[str, str]) -> tuple[int, int]:
+        """Remove every container, then every network, matching the labels."""
+        containers = self.containers(filters)
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            list(pool.map(self._remove_container, [c.id for c in containers]))
+        networks = self.networks(filters)
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(self._remove_network, [n.id for n in networks]))
+        return len(containers), len(networks)
+
+    def _remove_container(self, container_id: str) -> None:
+        try:
+            self.api.remove_container(container_id, force=True, v=True)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as err:
+            if "already in progress" not in str(err):
+                raise
+
+    def _remove_network(self, network_id: str) -> None:
+        try:
+            self.api.remove_network(network_id)
+        except docker.errors.NotFound:
+            pass
+
+    def logs(self, container_id: str, tail: int | str = "all") -> str:
+        try:
+            data = self.api.logs(container_id, stdout=True, stderr=True, tail=tail)
+        except docker.errors.NotFound:
+            return ""
+        return data.decode("utf-8", "replace")
+
+    def state(self, container_id: str) -> dict:
+        return self.api.inspect_container(container_id)["State"]
+
+    def exec(
+        self,
+        container: str,
+        command: Sequence[str],
+        input: bytes | str | None = None,
+        timeout: Optional[float] = None,
+        user: Optional[str] = None,
+        environment: Optional[dict[str, str]] = None,
+        workdir: Optional[str] = None,
+    ) -> ExecResult:
+        """Run a command in a container, passing ``input`` on its stdin.
+
+        The docker CLI is used because it streams stdin and returns the exit
+        status reliably; a timeout is enforced inside the container too, so
+        nothing keeps running there after we give up.
+        """
+        argv = ["docker", "exec", "-i"] + docker_exec_options(user, environment, workdir) + [container]
+        if timeout is not None:
+            argv += ["timeout", "-k", "1", f"{timeout:g}"]
+        argv += list(command)
+        data = input.encode() if isinstance(input, str) else input
+        try:
+            done = subprocess.run(argv, input=data or b"", capture_output=True, timeout=(timeout + 5) if timeout else None)
+        except subprocess.TimeoutExpired as err:
+            return ExecResult(124, _text(err.stdout), _text(err.stderr) + f"\n(timed out after {timeout:g} s)")
+        return ExecResult(done.returncode, _text(done.stdout), _text(done.stderr))
+
+
+def docker_exec_options(user: Optional[str], environment: Optional[dict[str, str]], workdir: Optional[str]) -> list[str]:
+    options = []
+    if user:
+        options += ["-u", user]
+    for key, value in (environment or {}).items():
+        options += ["-e", f"{key}={value}"]
+    if workdir:
+        options += ["-w", workdir]
+    return options
+
+
+def _text(data: bytes | None) -> str:
+    return (data or b"").decode("utf-8", "replace")
+
+
+def container_addresses(container: Container) -> dict[str, tuple[str, str]]:
+    """Docker network name -> (IPv4, IPv6) of a container."""
+    nets = container.attrs.get("NetworkSettings", {}).get("Networks") or {}
+    return {name: (n.get("IPAddress") or "", n.get("GlobalIPv6Address") or "") for name, n in nets.items()}
+

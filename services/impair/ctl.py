@@ -1,0 +1,76 @@
+"""Talk to the link daemon from inside its helper container (``docker exec``).
+
+    python3 /opt/socklab/services/impair/ctl.py show
+    python3 /opt/socklab/services/impair/ctl.py set '{"out": {"loss": 10}, "seed": 2}'
+
+Prints the daemon's JSON answer. Exit status: 0 answered, 1 the daemon
+does not answer ("link daemon not running"), 2 the request was refused.
+It imports nothing from the package, so it runs as a plain script too.
+The socket is --socket, else "control" in $SOCKLAB_LINK, else the default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import sys
+from typing import Optional
+
+DEFAULT_CONTROL = "/run/socklab-link.sock"
+
+
+def control_path() -> str:
+    """Where the daemon of this container listens: the same $SOCKLAB_LINK it was started with."""
+    try:
+        return json.loads(os.environ.get("SOCKLAB_LINK", "{}")).get("control") or DEFAULT_CONTROL
+    except (ValueError, AttributeError):
+        return DEFAULT_CONTROL
+
+
+def ask(path: str, request: dict, timeout: float = 5.0) -> dict:
+    """One request, one answer; OSError when no daemon answers."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        sock.connect(path)
+        sock.sendall(json.dumps(request).encode() + b"\n")
+        answer = b""
+        while not answer.endswith(b"\n"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise ConnectionResetError("the daemon closed the connection without answering")
+            answer += chunk
+    return json.loads(answer)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description="Show or change a socklab link daemon's parameters.")
+    parser.add_argument("--socket", default=None, help="control socket (default: from $SOCKLAB_LINK)")
+    parser.add_argument("op", choices=("show", "set"))
+    parser.add_argument("changes", nargs="?", help='for set: JSON such as \'{"out": {"loss": 10}}\'')
+    args = parser.parse_args(argv)
+    request: dict = {"op": args.op}
+    if args.op == "set":
+        try:
+            changes = json.loads(args.changes or "")
+        except ValueError:
+            parser.error("set needs its changes as a JSON object, such as '{\"out\": {\"loss\": 10}}'")
+        if not isinstance(changes, dict):
+            parser.error("set needs its changes as a JSON object, such as '{\"out\": {\"loss\": 10}}'")
+        request = {**changes, "op": "set"}
+    path = args.socket or control_path()
+    try:
+        answer = ask(path, request)
+    except (OSError, ValueError) as error:
+        print(f"link daemon not running (no answer on {path}: {error})", file=sys.stderr)
+        return 1
+    if "error" in answer:
+        print(f"error: {answer['error']}", file=sys.stderr)
+        return 2
+    print(json.dumps(answer, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,27 @@
+#!/usr/bin/env python3
+"""UDP upper-case server (slide "UDP Python Server"): each datagram comes
+back upper-cased to whoever sent it."""
+
+import os
+from socket import SOCK_DGRAM
+
+from common import log, peer, ready, server_socket, upper_bytes
+
+serverPort = int(os.environ.get('PORT', 1234))
+
+
+def main() -> None:
+    serverSocket = server_socket(SOCK_DGRAM, serverPort)
+    ready(serverSocket)
+    while True:
+        # 65535, not the slide's 2048: a bigger datagram would be cut short.
+        message, clientAddress = serverSocket.recvfrom(65535)
+        log(f'datagram {peer(clientAddress)} {len(message)} bytes')
+        try:
+            serverSocket.sendto(upper_bytes(message), clientAddress)
+        except OSError as error:  # e.g. the answer grew too big for one datagram
+            log(f'error {peer(clientAddress)} {error}')
+
+
+if __name__ == '__main__':
+    main()

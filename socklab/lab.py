@@ -51,8 +51,6 @@ class Options:
     ephemeral: bool = False
     workspace: Optional[Path] = None
     sandboxes: Optional[dict[str, Sandbox]] = None  # per node, for untrusted code
-    images: Optional[dict[str, str]] = None  # per node image override (grading)
-    environment: Optional[dict[str, dict[str, str]]] = None  # per node additions
 
 
 def up(lab: Lab, backend: DockerBackend, options: Options = Options(), progress: Progress = _quiet) -> "RunningLab":
@@ -136,10 +134,9 @@ def _create_nodes(lab: Lab, backend: DockerBackend, instance: str, base_labels: 
             options.workspace.mkdir(parents=True, exist_ok=True)
             binds = {str(options.workspace.resolve()): {"bind": "/work", "mode": "rw"}}
         environment = dict(node.environment, NODE_NAME=node.name, LAB=instance)
-        environment.update((options.environment or {}).get(node.name, {}))
         container_id = backend.create_container(
             container_name(instance, node.name),
-            (options.images or {}).get(node.name, node.image),
+            node.image,
             node.command,
             dict(base_labels, **{L.NODE: node.name, L.ROLE: "node"}),
             hostname=node.name,

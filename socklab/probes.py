@@ -1,0 +1,69 @@
+"""Measurements on a running lab, shared by the behaviour suite and the grader.
+
+Each runs ``probe`` (``services/probe.py``) inside a node so traffic stays on
+the lab's network, and returns its JSON verdict; each failure message says
+what was sent, what was expected and what came back.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Sequence
+
+from .errors import SocklabError
+from .pcap import Packet
+
+if TYPE_CHECKING:
+    from .lab import RunningLab
+
+
+def run_probe(lab: "RunningLab", node: str, args: Sequence[str], timeout: float = 60) -> dict:
+    result = lab.exec(node, ["probe", *args], timeout=timeout)
+    try:
+        return json.loads(result.stdout.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        raise SocklabError(f"probe {' '.join(args)} from {node} gave no verdict: {result.output.strip()[-500:]}") from None
+
+
+def udp(lab: "RunningLab", node: str, host: str, port: int, message: str, timeout: float = 2.0) -> dict:
+    return run_probe(lab, node, ["udp", host, str(port), message, "--timeout", str(timeout)])
+
+
+def tcp(lab: "RunningLab", node: str, host: str, port: int, messages: Sequence[str], timeout: float = 2.0) -> dict:
+    return run_probe(lab, node, ["tcp", host, str(port), *messages, "--timeout", str(timeout)])
+
+
+def hold(lab: "RunningLab", node: str, host: str, port: int, holders: int, wait: float = 1.0) -> dict:
+    return run_probe(lab, node, ["hold", host, str(port), "--holders", str(holders), "--timeout", str(wait)])
+
+
+def many(lab: "RunningLab", node: str, host: str, port: int, count: int, timeout: float = 5.0) -> dict:
+    return run_probe(lab, node, ["many", host, str(port), "--count", str(count), "--timeout", str(timeout)])
+
+
+def block(lab: "RunningLab", node: str, host: str, port: int, size: int, chunk: int = 0, compress: bool = False, timeout: float = 10.0) -> dict:
+    args = ["block", host, str(port), "--size", str(size), "--chunk", str(chunk), "--timeout", str(timeout)]
+    return run_probe(lab, node, args + (["--compress"] if compress else []), timeout=timeout * 4 + 30)
+
+
+def raw(lab: "RunningLab", node: str, host: str, port: int, data: bytes, timeout: float = 2.0) -> dict:
+    return run_probe(lab, node, ["raw", host, str(port), "--hex", data.hex(), "--timeout", str(timeout)])
+
+
+def send_times(packets: Sequence[Packet], dport: int, proto: str = "udp") -> list[float]:
+    """Times of the datagrams sent to ``dport``, relative to the first one."""
+    sent = [p.time for p in packets if p.proto == proto and p.dport == dport]
+    return [round(t - sent[0], 4) for t in sent] if sent else []
+
+
+LECTURE_BACKOFF = [0.0, 0.1, 0.3, 0.7, 1.5]
+
+
+def backoff_verdict(times: Sequence[float], expected: Sequence[float] = LECTURE_BACKOFF, tolerance: float = 0.03) -> tuple[bool, str]:
+    """Compare captured send times with the lecture's doubling schedule."""
+    if len(times) != len(expected):
+        return False, f"expected {len(expected)} sends at {list(expected)} s, saw {len(times)} at {list(times)} s"
+    worst = max(abs(t - e) for t, e in zip(times, expected))
+    if worst > tolerance:
+        return False, f"expected sends at {list(expected)} s (±{tolerance * 1000:.0f} ms), saw {list(times)} s"
+    return True, f"sends at {list(times)} s match {list(expected)} s within {worst * 1000:.1f} ms"

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import heapq
 import itertools
-import json
 import os
 import selectors
 import signal

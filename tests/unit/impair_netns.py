@@ -1,6 +1,7 @@
 """Traffic for the impairment daemon's namespace tests, run inside a namespace with ``ip netns exec``.
 
-    recv  ADDR PORT            print "listening", then the JSON list of sequence numbers received
+    recv  ADDR PORT WAIT       print "listening", then the JSON list of sequence numbers received
+                               (giving up after WAIT seconds if nothing comes)
     send  ADDR PORT SPORT N    send datagrams 0..N-1 from a fixed source port (so the flow is the same every run)
     echo  ADDR PORT            send every datagram back, until killed
     ping  ADDR PORT N          print the JSON list of N round-trip times, in seconds
@@ -27,15 +28,15 @@ def _udp(addr: str) -> socket.socket:
     return socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_DGRAM)
 
 
-def recv(addr: str, port: int, idle: float = 0.6, deadline: float = 20.0) -> None:
-    """Stop once nothing has come for ``idle`` seconds after the first datagram, or at ``deadline``."""
+def recv(addr: str, port: int, wait: float, idle: float = 0.6, deadline: float = 20.0) -> None:
+    """Stop once nothing has come for ``wait`` seconds at first or ``idle`` seconds later, or at ``deadline``."""
     sock = _udp(addr)
     sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF)
     sock.bind((addr, port))
     print("listening", flush=True)
     seqs: list[int] = []
     end = time.monotonic() + deadline
-    sock.settimeout(deadline)
+    sock.settimeout(wait)
     while time.monotonic() < end:
         try:
             data = sock.recv(65536)
@@ -99,7 +100,7 @@ def flood(addr: str, port: int, sport: int, seconds: float) -> None:
 if __name__ == "__main__":
     command, address, numbers = sys.argv[1], sys.argv[2], [float(a) for a in sys.argv[3:]]
     if command == "recv":
-        recv(address, int(numbers[0]))
+        recv(address, int(numbers[0]), numbers[1])
     elif command == "send":
         send(address, int(numbers[0]), int(numbers[1]), int(numbers[2]))
     elif command == "echo":

@@ -9,6 +9,7 @@ connection only.
 """
 
 import os
+import time
 from socket import SOCK_STREAM, socket
 from threading import Thread
 
@@ -40,8 +41,12 @@ def main() -> None:
     serverSocket = server_socket(SOCK_STREAM, serverPort)
     ready(serverSocket)
     while True:
-        connectionSocket, address = serverSocket.accept()
-        Thread(target=handle_client, args=(connectionSocket, address), daemon=True).start()
+        try:
+            connectionSocket, address = serverSocket.accept()
+            Thread(target=handle_client, args=(connectionSocket, address), daemon=True).start()
+        except (OSError, RuntimeError) as error:  # out of file descriptors or threads
+            log(f'error accept {error}')
+            time.sleep(0.1)  # let some connections end instead of spinning
 
 
 if __name__ == '__main__':

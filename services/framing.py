@@ -41,13 +41,13 @@ def put_block(sock: socket, message: bytes, compress: bool = False) -> None:
     Header and payload go out in one sendall: sending the small header on
     its own could wait for a delayed ACK (Nagle's algorithm), ~40 ms a block.
     """
-    header = 0
+    flags = 0
     if compress:
         message = zlib.compress(message)
-        header = COMPRESSED
+        flags = COMPRESSED
     if len(message) > MAX_LENGTH:
         raise BlockError(f'block of {len(message)} bytes does not fit the header')
-    sock.sendall(header_struct.pack(header | len(message)) + message)
+    sock.sendall(header_struct.pack(flags | len(message)) + message)
 
 
 def get_block_with_flag(sock: socket, max_length: int = MAX_BLOCK) -> tuple[bytes, bool]:

@@ -22,12 +22,15 @@ def main() -> None:
         sys.exit(1)
     with clientSocket, clientSocket.makefile('rb') as replies:
         for line in sys.stdin.buffer:
-            clientSocket.sendall(line)
-            if not line.endswith(b'\n'):
-                # The last line has no newline to wait for: the server's
-                # close after our end of stream ends the reply instead.
-                clientSocket.shutdown(SHUT_WR)
-            modifiedMessage = replies.readline()
+            try:
+                clientSocket.sendall(line)
+                if not line.endswith(b'\n'):
+                    # The last line has no newline to wait for: the server's
+                    # close after our end of stream ends the reply instead.
+                    clientSocket.shutdown(SHUT_WR)
+                modifiedMessage = replies.readline()
+            except OSError as error:
+                sys.exit(f'connection lost: {error}')
             if not modifiedMessage:
                 sys.exit('server closed the connection')
             print(modifiedMessage.decode('utf-8', 'replace'), end='', flush=True)

@@ -3,6 +3,7 @@
 one thread per connection, so a slow client never delays the others."""
 
 import os
+import time
 from socket import SOCK_STREAM, socket
 from threading import Thread
 
@@ -35,8 +36,12 @@ def main() -> None:
     serverSocket = server_socket(SOCK_STREAM, serverPort)
     ready(serverSocket)
     while True:
-        connectionSocket, address = serverSocket.accept()
-        Thread(target=handle_client, args=(connectionSocket, address), daemon=True).start()
+        try:
+            connectionSocket, address = serverSocket.accept()
+            Thread(target=handle_client, args=(connectionSocket, address), daemon=True).start()
+        except (OSError, RuntimeError) as error:  # out of file descriptors or threads
+            log(f'error accept {error}')
+            time.sleep(0.1)  # let some connections end instead of spinning
 
 
 if __name__ == '__main__':

@@ -53,7 +53,11 @@ def main() -> None:
         message = sys.stdin.buffer.readline().rstrip(b'\r\n')
     else:
         message = args.message.encode('utf-8', 'surrogateescape')
-    family, _, _, _, serverAddress = getaddrinfo(args.host, args.port, type=SOCK_DGRAM)[0]
+    try:
+        family, _, _, _, serverAddress = getaddrinfo(args.host, args.port, type=SOCK_DGRAM)[0]
+    except OSError:  # the server's name is unknown, e.g. its container is not up
+        print('server seems down')
+        sys.exit(1)
     with socket(family, SOCK_DGRAM) as clientSocket:
         if args.source_port:
             clientSocket.bind(('', args.source_port))

@@ -4,6 +4,7 @@ clients and how many clients they serve at once."""
 
 import os
 import queue
+import resource
 import socket
 import struct
 import subprocess
@@ -27,11 +28,13 @@ NO_ANSWER = 0.3  # seconds we wait to conclude that a server does not answer
 class Server:
     """One server subprocess; a thread collects its stdout lines."""
 
-    def __init__(self, name: str, env: dict[str, str]) -> None:
+    def __init__(self, name: str, env: dict[str, str], max_files: int = 0) -> None:
         self.name = name
         self.proc = subprocess.Popen([sys.executable, "-u", str(SERVICES / f"{name}.py")],
                                      env={**os.environ, "PORT": "0", **env},
-                                     stdout=subprocess.PIPE, text=True)
+                                     stdout=subprocess.PIPE, text=True,
+                                     preexec_fn=lambda: max_files and resource.setrlimit(
+                                         resource.RLIMIT_NOFILE, (max_files, max_files)))
         self.lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._collect, daemon=True).start()
 
@@ -60,13 +63,14 @@ class Server:
 
 @pytest.fixture(scope="module")
 def servers():
-    """servers(name, **env): a running server, started once per module."""
+    """servers(name, **env): a running server, started once per module;
+    max_files limits its open file descriptors."""
     started: dict[tuple, Server] = {}
 
-    def get(name: str, **env: str) -> Server:
-        key = (name, tuple(sorted(env.items())))
+    def get(name: str, max_files: int = 0, **env: str) -> Server:
+        key = (name, max_files, tuple(sorted(env.items())))
         if key not in started:
-            started[key] = Server(name, env)
+            started[key] = Server(name, env, max_files)
             started[key].wait_ready()
         return started[key]
 
@@ -257,6 +261,18 @@ def test_sequential_server_drops_a_silent_client_after_the_idle_timeout(servers)
         assert server.wait_for(f"error 127.0.0.1:{silent.getsockname()[1]}").endswith("timed out")
 
 
+def test_threaded_server_survives_running_out_of_file_descriptors(servers):
+    server = servers("tcp_threaded", max_files=16)
+    holders = [connect(server.port) for _ in range(20)]
+    try:
+        assert server.wait_for("error accept ").endswith("Too many open files")
+    finally:
+        for holder in holders:
+            holder.close()
+    with connect(server.port) as s:
+        exchange(s, b"back", b"BACK")
+
+
 def test_pool_server_serves_four_clients_and_makes_the_fifth_wait(servers):
     server = servers("tcp_pool")
     holders = [connect(server.port) for _ in range(4)]
@@ -439,3 +455,19 @@ def test_xmlrpc_a_stalled_client_does_not_block_the_others(rpc):
         start = time.monotonic()
         assert proxy.addtogether(2, 3) == 5
         assert time.monotonic() - start < 1.0
+
+
+# --- stopping -------------------------------------------------------------------------
+
+ALL_SERVERS = ["udp_server", *TCP_SERVERS, "block_server", "broadcast_responder", "xmlrpc_server"]
+
+
+@pytest.mark.parametrize("name", ALL_SERVERS)
+def test_server_stops_promptly_on_sigterm(name):
+    server = Server(name, {})
+    try:
+        server.wait_ready()
+        server.proc.terminate()
+        server.proc.wait(timeout=2)
+    finally:
+        server.stop()

@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from .lab import RunningLab
 
 PCAP_PATH = "/tmp/capture.pcap"
+# tcpdump opens the interface, then gives up root (-Z root still calls
+# setgroups): the helper, not the node under test, holds these.
+CAPTURE_CAPS = ["NET_ADMIN", "NET_RAW", "SETUID", "SETGID"]
 
 
 class Capture:
@@ -37,7 +40,7 @@ class Capture:
         self.packets: list[Packet] = []
 
     def argv(self, path: str = PCAP_PATH) -> list[str]:
-        command = ["tcpdump", "-i", self.iface, "-U", "-n", "-w", path, "--time-stamp-precision=nano"]
+        command = ["tcpdump", "-Z", "root", "-i", self.iface, "-U", "-n", "-w", path, "--time-stamp-precision=nano"]
         if self.count:
             command += ["-c", str(self.count)]
         return command + ([self.filter] if self.filter else [])
@@ -51,7 +54,7 @@ class Capture:
             self.argv(),
             labels,
             network_mode=f"container:{node.id}",
-            cap_add=["NET_ADMIN", "NET_RAW"],
+            cap_add=CAPTURE_CAPS,
         )
         self.running.backend.start(self.helper)
         wait_ready(self.running.backend, f"capture on {self.node}", self.helper, Ready("log", log="listening on", timeout=10))

@@ -17,6 +17,7 @@ from typing import NoReturn, Optional, Sequence
 
 from . import __version__
 from . import labels as L
+from .capture import CAPTURE_CAPS
 from .console import Output
 from .docker_backend import DockerBackend
 from .errors import BadInput, SocklabError
@@ -288,7 +289,7 @@ def cmd_link_set(args: argparse.Namespace, output: Output) -> int:
 def cmd_capture(args: argparse.Namespace, output: Output) -> int:
     running = _attach(args)
     node = running.container(args.node)
-    dump = ["tcpdump", "-i", args.iface, "-n", "-l"]
+    dump = ["tcpdump", "-Z", "root", "-i", args.iface, "-n", "-l"]
     if args.count:
         dump += ["-c", str(args.count)]
     if args.write:
@@ -296,7 +297,7 @@ def cmd_capture(args: argparse.Namespace, output: Output) -> int:
     if args.filter:
         dump.append(args.filter)
     helper = [
-        "docker", "run", "--rm", "-i", f"--network=container:{node.id}", "--cap-drop=ALL", "--cap-add=NET_ADMIN", "--cap-add=NET_RAW",
+        "docker", "run", "--rm", "-i", f"--network=container:{node.id}", "--cap-drop=ALL", *(f"--cap-add={cap}" for cap in CAPTURE_CAPS),
         "--label", f"{L.PROJECT}=1", "--label", f"{L.LAB}={running.instance}", "--label", f"{L.ROLE}=capture",
         "--label", f"{L.RUN}={node.labels.get(L.RUN, '')}", "socklab/node", *dump,
     ]

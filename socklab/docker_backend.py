@@ -149,7 +149,7 @@ class DockerBackend:
 
     def containers(self, filters: dict[str, str] | None = None, all_: bool = True) -> list[Container]:
         label_filters = [f"{L.PROJECT}=1"] + [f"{k}={v}" for k, v in (filters or {}).items()]
-        return self.client.containers.list(all=all_, filters={"label": label_filters})
+        return self.client.containers.list(all=all_, filters={"label": label_filters}, ignore_removed=True)
 
     def networks(self, filters: dict[str, str] | None = None) -> list[DockerNetwork]:
         label_filters = [f"{L.PROJECT}=1"] + [f"{k}={v}" for k, v in (filters or {}).items()]

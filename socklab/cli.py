@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from typing import NoReturn, Optional, Sequence
 
+import pytest
+
 from . import __version__
 from . import labels as L
 from .capture import CAPTURE_CAPS
@@ -22,8 +24,11 @@ from .console import Output
 from .docker_backend import DockerBackend
 from .errors import BadInput, SocklabError
 from .impairment import impairment_changes
-from .images import ensure_images
-from .lab import Options, RunningLab, instances, up
+from .compose import compose_file
+from .doctor import examine
+from .graph import dot_source, render
+from .images import ROOT, ensure_images
+from .lab import Options, RunningLab, instances, remove_stale, up
 from .labfile import load_lab
 
 
@@ -79,6 +84,7 @@ def build_parser() -> Parser:
     sub = command("down", cmd_down, "take a lab down, or every lab with --all")
     sub.add_argument("lab", nargs="?")
     sub.add_argument("--all", action="store_true", help="every socklab lab, stale ones included")
+    sub.add_argument("--stale", action="store_true", help="only labs left behind by killed runs")
 
     sub = command("status", cmd_status, "nodes, states, addresses and ports; stale labs", instance=False)
     sub.add_argument("lab", nargs="?")
@@ -128,6 +134,20 @@ def build_parser() -> Parser:
     sub.add_argument("--count", type=int)
     sub.add_argument("-w", dest="write", type=Path, help="write a pcap file")
 
+    sub = command("compose", cmd_compose, "print a Compose file equivalent to a lab", instance=False)
+    sub.add_argument("lab")
+
+    sub = command("graph", cmd_graph, "draw a lab's topology with Graphviz", instance=False)
+    sub.add_argument("lab")
+    sub.add_argument("-o", "--output", type=Path, help="FILE.svg or FILE.png (default: print DOT)")
+
+    sub = command("doctor", cmd_doctor, "check that labs can run here, and say how to fix what cannot", instance=False)
+    sub.add_argument("--json", action="store_true")
+
+    sub = command("test", cmd_test, "run a lab's behaviour checks (pytest)", instance=False)
+    sub.add_argument("lab")
+    sub.add_argument("pytest_args", nargs=argparse.REMAINDER, help="-- further pytest options")
+
     sub = command("images", cmd_images, "build socklab/base and socklab/node (cached by content)", instance=False)
     sub.add_argument("--force", action="store_true", help="rebuild even when current")
     return parser
@@ -174,6 +194,10 @@ def welcome(running: RunningLab, output: Output) -> None:
 
 def cmd_down(args: argparse.Namespace, output: Output) -> int:
     backend = DockerBackend()
+    if args.stale:
+        removed = remove_stale(backend)
+        output.print(f"removed {len(removed)} stale lab(s)" + (f": {', '.join(removed)}" if removed else ""))
+        return 0
     if args.all:
         containers, networks = backend.remove({})
         output.print(f"removed {containers} container(s) and {networks} network(s) of every socklab lab")
@@ -317,6 +341,43 @@ def _wait_interruptible(process: subprocess.Popen) -> int:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=10)
         return 0
+
+
+def cmd_compose(args: argparse.Namespace, output: Output) -> int:
+    sys.stdout.write(compose_file(load_lab(args.lab)))
+    return 0
+
+
+def cmd_graph(args: argparse.Namespace, output: Output) -> int:
+    lab = load_lab(args.lab)
+    if args.output is None:
+        sys.stdout.write(dot_source(lab))
+        return 0
+    output.print(f"wrote {render(lab, args.output)}")
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace, output: Output) -> int:
+    findings = examine()
+    if args.json:
+        output.data([vars(f) for f in findings])
+    else:
+        rows = [("ok" if f.ok else ("FAIL" if f.blocking else "note"), f.check, f.detail, f.fix or "") for f in findings]
+        output.table("socklab doctor", ["", "check", "finding", "fix"], rows)
+    blocking = [f for f in findings if f.blocking and not f.ok]
+    if blocking:
+        output.error(f"labs cannot run here: {'; '.join(f.detail for f in blocking)}")
+        return 1
+    return 0
+
+
+def cmd_test(args: argparse.Namespace, output: Output) -> int:
+    lab = load_lab(args.lab)
+    extra = args.pytest_args[1:] if args.pytest_args[:1] == ["--"] else args.pytest_args
+    status = pytest.main([str(ROOT / "tests" / "lab"), "--socklab-lab", lab.name, "-q", "-p", "no:cacheprovider", *extra])
+    if status == pytest.ExitCode.NO_TESTS_COLLECTED:
+        raise BadInput(f"lab {lab.name!r} has no checks in {ROOT / 'tests' / 'lab'} (mark them @pytest.mark.lab({lab.name!r}))")
+    return 0 if status == pytest.ExitCode.OK else 1
 
 
 def cmd_images(args: argparse.Namespace, output: Output) -> int:

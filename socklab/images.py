@@ -57,6 +57,20 @@ def image_hash(image: str, client: docker.DockerClient) -> Optional[str]:
         return None
 
 
+def base_hash() -> str:
+    """What socklab/base is made from: the recipe, the mirror, the trimming."""
+    suite, packages = read_recipe()
+    return hashlib.sha256(f"{suite}\n{MIRROR}\n{sorted(packages)}\n{TRIM}".encode()).hexdigest()[:16]
+
+
+def node_hash(client: docker.DockerClient) -> str:
+    """What socklab/node is made from: the base image, the Dockerfile, services/."""
+    digest = hashlib.sha256(client.images.get(BASE_IMAGE).id.encode())
+    for name, path in _context_files():
+        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
 def ensure_base(client: docker.DockerClient, progress: Progress = _quiet, force: bool = False) -> str:
     """Make sure ``socklab/base`` exists and is current; returns its hash."""
     external = os.environ.get("SOCKLAB_BASE_IMAGE")
@@ -69,7 +83,7 @@ def ensure_base(client: docker.DockerClient, progress: Progress = _quiet, force:
         progress(f"base image: using {external} ({image.short_id})")
         return image.id
     suite, packages = read_recipe()
-    wanted = hashlib.sha256(f"{suite}\n{MIRROR}\n{sorted(packages)}\n{TRIM}".encode()).hexdigest()[:16]
+    wanted = base_hash()
     if not force and image_hash(BASE_IMAGE, client) == wanted:
         progress(f"base image: {BASE_IMAGE} is current")
         return wanted
@@ -116,12 +130,8 @@ def _context_files() -> list[tuple[str, Path]]:
 
 def ensure_node(client: docker.DockerClient, progress: Progress = _quiet, force: bool = False) -> str:
     """Make sure ``socklab/node`` is current with ``services/`` and the base."""
-    base_id = client.images.get(BASE_IMAGE).id
-    digest = hashlib.sha256(base_id.encode())
     files = _context_files()
-    for name, path in files:
-        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
-    wanted = digest.hexdigest()[:16]
+    wanted = node_hash(client)
     if not force and image_hash(NODE_IMAGE, client) == wanted:
         progress(f"node image: {NODE_IMAGE} is current")
         return wanted

@@ -9,6 +9,7 @@ probes the kernel for netem once and says which it picked.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Optional
 
@@ -42,41 +43,38 @@ class Endpoint:
 _netem_by_engine: dict[str, bool] = {}
 
 
-def netem_available(backend: DockerBackend, container_id: str) -> bool:
-    """Whether the host kernel has sch_netem: probed once per engine, from a
-    helper in the namespace of ``container_id``."""
+def netem_available(backend: DockerBackend) -> bool:
+    """Whether the host kernel has sch_netem: probed once per engine, by a
+    throwaway container trying a netem qdisc on its own loopback."""
     engine = backend.client.info()["ID"]
     if engine not in _netem_by_engine:
-        _netem_by_engine[engine] = _probe_netem(backend, container_id)
+        probe = backend.create_container(
+            f"socklab-netem-probe-{os.getpid()}",
+            HELPER_IMAGE,
+            netem.PROBE,
+            {L.PROJECT: "1", L.ROLE: "probe"},
+            network_mode="none",
+            cap_add=["NET_ADMIN"],
+        )
+        try:
+            backend.start(probe)
+            _netem_by_engine[engine] = backend.api.wait(probe, timeout=30).get("StatusCode") == 0
+        finally:
+            backend.api.remove_container(probe, force=True)
     return _netem_by_engine[engine]
 
 
-def _probe_netem(backend: DockerBackend, container_id: str) -> bool:
-    helper = _helper(backend, container_id, "socklab-netem-probe-" + container_id[:12], ["sleep", "30"], {L.PROJECT: "1", L.ROLE: "probe"})
-    try:
-        return all(backend.exec(helper, argv, timeout=10).exit_code == 0 for argv in netem.PROBE)
-    finally:
-        backend.api.remove_container(helper, force=True)
-
-
-def _helper(backend: DockerBackend, container_id: str, name: str, command: list[str], labels: dict[str, str], environment: Optional[dict[str, str]] = None) -> str:
-    helper = backend.create_container(
-        name,
-        HELPER_IMAGE,
-        command,
-        labels,
-        environment=environment,
-        network_mode=f"container:{container_id}",
-        cap_add=["NET_ADMIN", "NET_RAW"],
-    )
-    backend.start(helper)
-    return helper
-
-
 def choose_backend(running: "RunningLab", link: Link) -> str:
-    if link.backend != "auto":
-        return link.backend
-    return "netem" if netem_available(running.backend, running.container(link.a).id) else "userspace"
+    """The backend a link gets; asking for netem on a kernel without it fails."""
+    if link.backend == "userspace":
+        return "userspace"
+    has_netem = netem_available(running.backend)
+    if link.backend == "netem" and not has_netem:
+        raise SocklabError(
+            f"link {link.name}: backend netem, but this kernel has no sch_netem "
+            "(tc: 'Specified qdisc kind is unknown'); use backend: userspace or auto"
+        )
+    return "netem" if has_netem else "userspace"
 
 
 def _device(running: "RunningLab", node: str, address: str) -> str:

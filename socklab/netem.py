@@ -77,4 +77,4 @@ def change(dev: str, peer: Optional[str], imp: Impairment) -> Argv:
     return ["tc", "qdisc", "change", "dev", dev, *parent, *netem_args(imp)]
 
 
-PROBE = [["tc", "qdisc", "add", "dev", "lo", "root", "handle", "1:", "netem", "delay", "0ms"], ["tc", "qdisc", "del", "dev", "lo", "root"]]
+PROBE = ["tc", "qdisc", "add", "dev", "lo", "root", "handle", "1:", "netem", "delay", "0ms"]

@@ -4,12 +4,20 @@ PYTHON ?= python3
 PYTEST_ARGS ?=
 STAMP := .make/installed
 
-.PHONY: setup images lab-up lab-down test unit benchmarks clean
+.PHONY: setup images lab-up lab-down test unit benchmarks generated clean
 
-# Installs socklab and what the offline image build needs (debootstrap).
+# Debian packages socklab uses on the host: debootstrap builds the base
+# image offline, tshark reads captures, graphviz draws topologies.
+HOST_PACKAGES := debootstrap tshark graphviz
+HOST_TOOLS := debootstrap tshark dot
+
+# Installs socklab and the host tools (apt-get when one is missing).
 setup: $(STAMP)
 $(STAMP): pyproject.toml
-	@command -v debootstrap >/dev/null || { apt-get update -qq && apt-get install -y -qq debootstrap; }
+	@for tool in $(HOST_TOOLS); do command -v $$tool >/dev/null || missing=1; done; \
+	if [ -n "$$missing" ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(HOST_PACKAGES); \
+	fi
 	$(PYTHON) -m pip install -q -e '.[dev]'
 	@mkdir -p .make && touch $@
 
@@ -30,6 +38,12 @@ unit: setup
 
 benchmarks: images
 	$(PYTHON) benchmarks/lab_up.py
+	$(PYTHON) benchmarks/link_fidelity.py
+
+# Compose files and diagrams are generated from the labs; tests fail when stale.
+generated: setup
+	$(PYTHON) -m socklab.compose
+	$(PYTHON) -m socklab.graph
 
 clean:
 	socklab down --all

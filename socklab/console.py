@@ -41,7 +41,7 @@ class Output:
     def table(self, title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
         table = Table(title=title, title_justify="left", header_style="bold")
         for column in columns:
-            table.add_column(column)
+            table.add_column(column, overflow="fold")
         for row in rows:
             table.add_row(*(str(cell) for cell in row))
         self.out.print(table)

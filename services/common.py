@@ -2,6 +2,7 @@
 and upper-casing that never breaks on bytes that are not valid UTF-8."""
 
 import codecs
+import os
 import sys
 from socket import (AF_INET, AF_INET6, IPPROTO_IPV6, IPV6_V6ONLY, SO_REUSEADDR,
                     SOCK_STREAM, SOL_SOCKET, socket)
@@ -83,3 +84,27 @@ class UpperCaser:
         of the stream flushes a cut character unchanged."""
         text = self._decoder.decode(data, final)
         return text.upper().encode('utf-8', 'surrogateescape')
+
+
+IDLE_TIMEOUT = float(os.environ.get('IDLE_TIMEOUT', 30))  # seconds
+
+
+def handle_client(clientSocket: socket, address: tuple) -> None:
+    """Upper-case whatever the client sends, as soon as it arrives, until it
+    closes (the slide closes but stays in its loop). The sequential, threaded
+    and pool servers share it: only how they call it differs. A vanished
+    client times out after IDLE_TIMEOUT; errors end this connection only."""
+    log(f'connect {peer(address)}')
+    upper = UpperCaser()
+    clientSocket.settimeout(IDLE_TIMEOUT)
+    with clientSocket:
+        try:
+            while True:
+                received = clientSocket.recv(4096)
+                if not received:
+                    clientSocket.sendall(upper.feed(b'', final=True))
+                    break
+                clientSocket.sendall(upper.feed(received))
+        except OSError as error:  # reset, timed out, broken pipe
+            log(f'error {peer(address)} {error}')
+    log(f'close {peer(address)}')

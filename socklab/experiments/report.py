@@ -59,7 +59,9 @@ def tcp_under_loss(analysis: Analysis) -> list[tuple[str, Table]]:
     columns = ["loss (%)", "protocol", "trials", "goodput (kB/s)", "median", "model", "error", "complete"]
     rows = []
     for r in analysis.records:
-        if r["protocol"] == "tcp":
+        if r["protocol"] == "tcp" and math.isinf(r["mathis_kBps"]):
+            modelled, verdict = "no bound without loss", "—"
+        elif r["protocol"] == "tcp":
             modelled = f"{number(r['padhye_kBps'], 1)} – {number(r['mathis_kBps'], 1)}"
             verdict = {True: "between", False: "outside", None: "—"}[r["bracketed"]]
         else:

@@ -182,8 +182,8 @@ def _run_points(running: RunningLab, experiment: Experiment, out: Path, pending:
     total = experiment.trials * len(experiment.points)
     done = total - sum(len(trials) for _, _, trials in pending)
     points_done = len(experiment.points) - len(pending)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("trials, points {task.fields[points]}"),
-               TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn())
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("trials, points {task.fields[points]},"),
+               TimeElapsedColumn(), TextColumn("elapsed,"), TimeRemainingColumn(), TextColumn("left"))
     with Progress(*columns, console=Console(stderr=True), disable=not bar) as bars:
         task = bars.add_task(experiment.name, total=total, completed=done, points=f"{points_done}/{len(experiment.points)}")
         for index, point, trials in pending:

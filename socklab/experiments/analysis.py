@@ -74,12 +74,30 @@ def first_answer_seconds(rows: Sequence[Row]) -> float:
     return float(np.median(first)) if first else 0.0
 
 
-def udp_backoff(experiment: Experiment, rows: Sequence[Row]) -> Analysis:
+def retries_check(records: Sequence[dict]) -> Check:
+    """Each retry must be a drop: a question lost, or its answer. A retry
+    without a drop means an answer came after the 0.1 s timeout, so timing,
+    not the seeded link, decided that row, and it may differ next run."""
+    counted = [r for r in records if r["link_drops"] is not None]
+    if not counted:
+        return Check("Retries not compared with drops: the link keeps no drop count (netem backend).", None)
+    retries, drops = sum(r["retries"] for r in counted), sum(r["link_drops"] for r in counted)
+    off = [f"{r['loss']:g}%: {r['retries']} retries, {r['link_drops']} drops" for r in counted if r["retries"] != r["link_drops"]]
+    if not off:
+        return Check(f"Every retry is a drop the link counted ({retries} retries, {drops} drops): the attempts and outcomes "
+                     "are the seeded link's decisions, not timing, and repeat with the same seed.", True)
+    return Check(f"Retries and link drops differ ({'; '.join(off)}): some answers came after the client's 0.1 s timeout, "
+                 "so timing decided those rows; the machine was too busy: lower measure parallel and run again.", False)
+
+
+def udp_backoff(experiment: Experiment, rows: Sequence[Row], metadata: dict) -> Analysis:
     analysis = Analysis("udp-backoff")
     rtt = first_answer_seconds(rows)
+    drops = metadata.get("link_drops", {})
     for point, group in by_point(experiment, rows):
         loss = float(point["loss"])
         p = loss / 100
+        index = experiment.points.index(point)
         attempts = numbers(group, "attempts")
         latency = numbers(group, "latency_s")
         expected = model.mean_attempts(p)
@@ -97,7 +115,10 @@ def udp_backoff(experiment: Experiment, rows: Sequence[Row]) -> Analysis:
             **{f"p{q}_ms": float(np.percentile(latency, q, method="inverted_cdf")) * 1000 for q in (50, 90, 99)},
             **{f"model_p{q}_ms": model.latency_quantile(p, q / 100, rtt) * 1000 for q in (50, 90, 99)},
             "rtt_ms": rtt * 1000,
+            "retries": int(attempts.sum()) - sum(row["outcome"] == "answered" for row in group),
+            "link_drops": drops.get(str(index)),
         })
+    analysis.checks.append(retries_check(analysis.records))
     checked = [r for r in analysis.records if r["loss"] <= CHECK_LOSS and r["trials"] >= CHECK_TRIALS]
     if checked:
         worst = max(checked, key=lambda r: abs(r["error"]))
@@ -116,7 +137,7 @@ def udp_backoff(experiment: Experiment, rows: Sequence[Row]) -> Analysis:
     return analysis
 
 
-def server_models(experiment: Experiment, rows: Sequence[Row]) -> Analysis:
+def server_models(experiment: Experiment, rows: Sequence[Row], metadata: dict) -> Analysis:
     """Throughput and latency per server and client count; the model's
     per-request time s is the one measured with the fewest clients, where
     nobody waits for anybody."""
@@ -155,7 +176,7 @@ def server_models(experiment: Experiment, rows: Sequence[Row]) -> Analysis:
     return analysis
 
 
-def tcp_under_loss(experiment: Experiment, rows: Sequence[Row]) -> Analysis:
+def tcp_under_loss(experiment: Experiment, rows: Sequence[Row], metadata: dict) -> Analysis:
     analysis = Analysis("tcp-under-loss")
     chunk = int(experiment.measure.options.get("chunk", 1024))
     for point, group in by_point(experiment, rows):
@@ -193,12 +214,14 @@ def tcp_under_loss(experiment: Experiment, rows: Sequence[Row]) -> Analysis:
     return analysis
 
 
-ANALYSES: dict[str, Callable[[Experiment, Sequence[Row]], Analysis]] = {
+ANALYSES: dict[str, Callable[[Experiment, Sequence[Row], dict], Analysis]] = {
     "udp-backoff": udp_backoff,
     "server-models": server_models,
     "tcp-under-loss": tcp_under_loss,
 }
 
 
-def analyze(experiment: Experiment, rows: Sequence[Row]) -> Analysis:
-    return ANALYSES[experiment.kind.name](experiment, rows)
+def analyze(experiment: Experiment, rows: Sequence[Row], metadata: dict) -> Analysis:
+    """Records and checks for an experiment's rows; ``metadata`` brings what
+    the link counted (its drops per point)."""
+    return ANALYSES[experiment.kind.name](experiment, rows, metadata)

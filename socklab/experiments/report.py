@@ -35,11 +35,12 @@ def markdown_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str
 
 def udp_backoff(analysis: Analysis) -> list[tuple[str, Table]]:
     columns = ["loss (%)", "trials", "mean attempts", "model", "error", "given up", "model",
-               "p50 (ms)", "p90 (ms)", "p99 (ms)", "model p50/p90/p99 (ms)"]
+               "p50 (ms)", "p90 (ms)", "p99 (ms)", "model p50/p90/p99 (ms)", "retries / link drops"]
     rows = [[number(r["loss"], 0), str(r["trials"]), number(r["mean_attempts"], 3) + " ± " + number(r["ci95_attempts"], 3),
              number(r["model_attempts"], 3), percent(r["error"], signed=True), percent(r["give_up"]) + " ± " + percent(r["ci95_give_up"]), percent(r["model_give_up"]),
              number(r["p50_ms"], 1), number(r["p90_ms"], 1), number(r["p99_ms"], 1),
-             "/".join(number(r[f"model_p{q}_ms"], 0) for q in (50, 90, 99))]
+             "/".join(number(r[f"model_p{q}_ms"], 0) for q in (50, 90, 99)),
+             f"{r['retries']} / {'—' if r['link_drops'] is None else r['link_drops']}"]
             for r in analysis.records]
     return [("Attempts, give-ups and latency per loss level (mean ± 95% CI)", (columns, rows))]
 

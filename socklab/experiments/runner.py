@@ -23,6 +23,7 @@ from ..docker_backend import DockerBackend
 from ..errors import BadInput
 from ..images import ensure_images
 from ..lab import Options, RunningLab, up
+from ..links import LinkControl
 from .analysis import Analysis, analyze
 from .measure import batches, run_batch
 from .plots import plot
@@ -76,7 +77,7 @@ def run(experiment: Experiment, out: Path, progress: ProgressSink = _quiet, bar:
         _measure(experiment, out, pending, metadata, progress, bar)
     rows = _sorted(experiment, results.read())
     results.rewrite(rows)
-    analysis = analyze(experiment, rows)
+    analysis = analyze(experiment, rows, metadata)
     figures = plot(experiment, analysis, out)
     metadata["ended"] = utc_now()
     _write_metadata(out, metadata)
@@ -144,7 +145,7 @@ def _measure(experiment: Experiment, out: Path, pending: Pending, metadata: dict
             progress(warning)
             metadata.setdefault("warnings", []).append(warning)
         _write_metadata(out, metadata)
-        _run_points(running, experiment, out, pending, progress, bar)
+        _run_points(running, experiment, out, pending, metadata, progress, bar)
         this_run["status"] = "complete"
     except KeyboardInterrupt:
         this_run["status"] = "interrupted"
@@ -177,8 +178,20 @@ def _moved(running: RunningLab, experiment: Experiment) -> list[str]:
     return warnings
 
 
-def _run_points(running: RunningLab, experiment: Experiment, out: Path, pending: Pending, progress: ProgressSink, bar: bool) -> None:
+def _dropped(link: Optional[LinkControl]) -> Optional[int]:
+    """Packets the link has dropped so far, both directions; None where it keeps no count (netem)."""
+    if link is None:
+        return None
+    counters = [state.get("counters", {}).get("dropped") for state in link.show().get("directions", {}).values()]
+    return None if not counters or None in counters else sum(counters)
+
+
+def _run_points(running: RunningLab, experiment: Experiment, out: Path, pending: Pending, metadata: dict, progress: ProgressSink, bar: bool) -> None:
+    """Run the pending trials; each batch's rows, and the drops the link
+    counted meanwhile (per point, in metadata.json), are saved as it ends."""
     results = ResultsFile(out / RESULTS, experiment.columns)
+    link = running.link(experiment.link) if experiment.link is not None else None
+    drops = metadata.setdefault("link_drops", {})
     total = experiment.trials * len(experiment.points)
     done = total - sum(len(trials) for _, _, trials in pending)
     points_done = len(experiment.points) - len(pending)
@@ -189,10 +202,17 @@ def _run_points(running: RunningLab, experiment: Experiment, out: Path, pending:
         for index, point, trials in pending:
             label = ", ".join(f"{name}={value}{UNITS.get(name, '')}" for name, value in point.items())
             bars.update(task, description=label)
-            if experiment.link is not None:
-                running.link(experiment.link).set(seed=experiment.point_seed(point), **experiment.link_changes(point))
+            if link is not None:
+                link.set(seed=experiment.point_seed(point), **experiment.link_changes(point))
+            before = _dropped(link)
             for batch in batches(trials, experiment):
-                results.append(run_batch(running, experiment, index, point, batch))
+                rows = run_batch(running, experiment, index, point, batch)
+                after = _dropped(link)
+                results.append(rows)
+                if before is not None and after is not None:
+                    drops[str(index)] = drops.get(str(index), 0) + after - before
+                    _write_metadata(out, metadata)
+                before = after
                 bars.advance(task, len(batch))
             points_done += 1
             bars.update(task, points=f"{points_done}/{len(experiment.points)}")

@@ -1,0 +1,221 @@
+"""Assignment files: a lab, the node a submission takes the place of, and
+the checks that grade it.
+
+They are read like lab files (:class:`socklab.labfile.Reader`), so that a
+mistake is reported with its file and line and nothing is started. Check
+names and their parameters are validated against :data:`checks.CHECKS`
+here, not when the first student is graded.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+
+from ..errors import BadInput, LabFileError
+from ..labfile import Reader, compose_yaml, find_lab, labs_dir, load_lab
+from ..model import Lab
+from .checks import CHECKS
+
+KINDS = ("server", "client")
+READY = ("tcp", "udp")
+VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")  # Gradescope's
+TOP_KEYS = {"description", "lab", "submission", "measure_from", "keep", "timeout", "checks"}
+SUBMISSION_KEYS = {"replaces", "kind", "port", "ready", "ready_timeout", "server"}
+CHECK_KEYS = {"name", "run", "points", "visibility", "timeout", "with", "feedback"}
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    name: str
+    run: str
+    points: float
+    visibility: str
+    timeout: float
+    params: dict[str, Any]
+    feedback: str
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """What one assignment file says."""
+
+    name: str
+    path: Path
+    description: str
+    lab: Lab
+    node: str  # the node the submission replaces
+    kind: str  # "server" | "client"
+    port: int
+    ready: str  # servers: how readiness shows, "tcp" or "udp"
+    ready_timeout: float
+    server: Optional[str]  # clients: the node (or network, for broadcast) SERVER_HOST names
+    measure_from: Optional[str]  # servers: the node the probes run in
+    keep: tuple[str, ...]  # the lab's other nodes brought up with it
+    timeout: float  # wall-clock cap for one submission, build included
+    checks: tuple[CheckSpec, ...]
+
+    @property
+    def max_score(self) -> float:
+        return sum(c.points for c in self.checks)
+
+
+def assignments_dir() -> Path:
+    return labs_dir() / "assignments"
+
+
+def find_assignment(name_or_path: str | Path) -> Path:
+    """An assignment by name (under labs/assignments/, where a lab may share
+    its name: blocks, xmlrpc) or by path."""
+    text = str(name_or_path)
+    if text.endswith((".yaml", ".yml")) or os.sep in text:
+        return find_lab(text)
+    path = assignments_dir() / f"{text}.yaml"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in assignments_dir().glob("*.yaml")))
+        raise BadInput(f"unknown assignment {text!r} (no {path}; known: {known})")
+    return path
+
+
+def load_assignment(name_or_path: str | Path) -> Assignment:
+    path = find_assignment(name_or_path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise LabFileError(path, None, f"cannot read: {err}") from None
+    return parse_assignment(text, path)
+
+
+def parse_assignment(text: str, path: Path) -> Assignment:
+    reader = Reader(path)
+    root = compose_yaml(text, path)
+    top = reader.mapping(root, "the assignment", TOP_KEYS)
+    for required in ("lab", "submission", "checks"):
+        if required not in top:
+            raise reader.fail(root, f"the assignment has no {required!r} section")
+    lab_node = top["lab"][1]
+    try:
+        lab = load_lab(reader.scalar(lab_node, "lab"))
+    except LabFileError:
+        raise
+    except BadInput as err:
+        raise reader.fail(lab_node, str(err)) from None
+
+    sub_node = top["submission"][1]
+    sub = reader.mapping(sub_node, "submission", SUBMISSION_KEYS)
+    for required in ("replaces", "kind", "port"):
+        if required not in sub:
+            raise reader.fail(sub_node, f"submission needs {required!r}")
+    node = _node_of(reader, sub["replaces"][1], lab, "submission replaces")
+    kind = _choice(reader, sub["kind"][1], "submission kind", KINDS)
+    port = reader.integer(sub["port"][1], "submission port")
+    ready = _choice(reader, sub["ready"][1], "submission ready", READY) if "ready" in sub else "tcp"
+    ready_timeout = _positive(reader, sub["ready_timeout"][1], "submission ready_timeout") if "ready_timeout" in sub else 10.0
+    server = measure_from = None
+    if kind == "client":
+        if "server" not in sub:
+            raise reader.fail(sub_node, "a client submission needs 'server': the node (or network, to broadcast) SERVER_HOST names")
+        server = reader.scalar(sub["server"][1], "submission server")
+        if server not in lab.nodes and server not in lab.networks:
+            raise reader.fail(sub["server"][1], f"submission server {server!r} is neither a node nor a network of lab {lab.name!r}")
+    else:
+        if "measure_from" not in top:
+            raise reader.fail(root, "a server assignment needs 'measure_from': the node its checks run in")
+        measure_from = _node_of(reader, top["measure_from"][1], lab, "measure_from")
+    keep = tuple(_node_of(reader, item, lab, "keep") for item in reader.sequence(top["keep"][1], "keep")) if "keep" in top else tuple(n for n in lab.nodes if n != node)
+    for needed in (measure_from, server):
+        if needed in lab.nodes and needed != node and needed not in keep:
+            raise reader.fail(top["keep"][1], f"keep leaves out {needed!r}, which the checks need")
+    timeout = _positive(reader, top["timeout"][1], "timeout") if "timeout" in top else 120.0
+    checks = tuple(_check(reader, item) for item in reader.sequence(top["checks"][1], "checks"))
+    if not checks:
+        raise reader.fail(top["checks"][1], "an assignment needs at least one check")
+    names = [c.name for c in checks]
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        raise reader.fail(top["checks"][1], f"check names must be unique; repeated: {', '.join(duplicated)}")
+    return Assignment(
+        name=path.stem,
+        path=path,
+        description=reader.scalar(top["description"][1], "description") if "description" in top else "",
+        lab=lab,
+        node=node,
+        kind=kind,
+        port=port,
+        ready=ready,
+        ready_timeout=ready_timeout,
+        server=server,
+        measure_from=measure_from,
+        keep=keep,
+        timeout=timeout,
+        checks=checks,
+    )
+
+
+def _node_of(reader: Reader, node: yaml.Node, lab: Lab, what: str) -> str:
+    name = reader.scalar(node, what)
+    if name not in lab.nodes:
+        raise reader.fail(node, f"{what}: {name!r} is not a node of lab {lab.name!r} (nodes: {', '.join(lab.nodes)})")
+    return name
+
+
+def _choice(reader: Reader, node: yaml.Node, what: str, choices: tuple[str, ...]) -> str:
+    value = reader.scalar(node, what)
+    if value not in choices:
+        raise reader.fail(node, f"{what} {value!r} is not one of {', '.join(choices)}")
+    return value
+
+
+def _positive(reader: Reader, node: yaml.Node, what: str) -> float:
+    value = reader.convert(node, what, float)
+    if value <= 0:
+        raise reader.fail(node, f"{what} must be more than 0, not {value:g}")
+    return value
+
+
+def _check(reader: Reader, node: yaml.Node) -> CheckSpec:
+    fields = reader.mapping(node, "a check", CHECK_KEYS)
+    for required in ("name", "run", "points"):
+        if required not in fields:
+            raise reader.fail(node, f"a check needs {required!r}")
+    name = reader.scalar(fields["name"][1], "check name")
+    what = f"check {name!r}"
+    run = reader.scalar(fields["run"][1], f"{what} run")
+    if run not in CHECKS:
+        raise reader.fail(fields["run"][1], f"{what}: unknown check {run!r} (known: {', '.join(sorted(CHECKS))})")
+    params = _params(reader, fields["with"][1], run, what) if "with" in fields else {}
+    return CheckSpec(
+        name=name,
+        run=run,
+        points=_positive(reader, fields["points"][1], f"{what} points"),
+        visibility=_choice(reader, fields["visibility"][1], f"{what} visibility", VISIBILITIES) if "visibility" in fields else "visible",
+        timeout=_positive(reader, fields["timeout"][1], f"{what} timeout") if "timeout" in fields else 20.0,
+        params=params,
+        feedback=reader.scalar(fields["feedback"][1], f"{what} feedback").strip() if "feedback" in fields else "",
+    )
+
+
+def _params(reader: Reader, node: yaml.Node, run: str, what: str) -> dict[str, Any]:
+    """The check's parameters as YAML types them, checked against the
+    function's own: a parameter with a default takes a value of its type."""
+    signature = inspect.signature(CHECKS[run])
+    accepted = {name: p.default for name, p in signature.parameters.items() if name not in ("lab", "ctx")}
+    result = {}
+    for key, (key_node, value_node) in reader.mapping(node, f"{what} with", set(accepted)).items():
+        value = yaml.SafeLoader("").construct_document(value_node)
+        default = accepted[key]
+        if isinstance(default, bool) and not isinstance(value, bool):
+            raise reader.fail(value_node, f"{what}: {key} must be true or false")
+        if isinstance(default, (int, float)) and not isinstance(default, bool) and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise reader.fail(value_node, f"{what}: {key} must be a number")
+        if isinstance(default, str) and not isinstance(value, str):
+            raise reader.fail(value_node, f"{what}: {key} must be text")
+        if isinstance(default, tuple) and not isinstance(value, list):
+            raise reader.fail(value_node, f"{what}: {key} must be a list")
+        result[key] = value
+    return result

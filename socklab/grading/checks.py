@@ -1,0 +1,409 @@
+"""The checks an assignment grades with: plain functions over a running lab.
+
+Each takes the running lab, a :class:`Context` saying where the code under
+test runs, and the parameters its assignment file gives, and returns
+``(passed, output)``. They measure through :mod:`socklab.probes` and the
+lab API, exactly as the behaviour suite does, so they run the same against a
+student's container in a sandboxed lab as against a reference service in a
+lab from the pytest plugin. A failure's output says what was sent, what was
+expected and what came back.
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable, Optional, Sequence
+
+from .. import probes
+from ..impairment import impairment_changes
+from ..pcap import Packet
+
+if TYPE_CHECKING:
+    from ..lab import RunningLab
+
+Verdict = tuple[bool, str]
+Check = Callable[..., Verdict]
+CHECKS: dict[str, Check] = {}
+SHOWN = 60  # characters of a message shown in an output before it is cut
+CLIENT_RUN = 6.0  # seconds a client gets to answer: past that it is stopped, as hung
+
+
+def check(name: str) -> Callable[[Check], Check]:
+    """Register a check under the name assignment files use for it."""
+
+    def register(function: Check) -> Check:
+        CHECKS[name] = function
+        return function
+
+    return register
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the code under test runs, and how the checks reach it.
+
+    A server is measured from ``measure_from`` at its address and ``port``.
+    A client is run as ``command`` (argv, in its node) with ``SERVER_HOST``
+    set to the address of the node ``server`` or, when ``server`` is a
+    network, to that network's broadcast address.
+    """
+
+    node: str
+    kind: str  # "server" | "client"
+    port: int
+    measure_from: Optional[str] = None
+    server: Optional[str] = None
+    command: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ClientRun:
+    exit_code: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+    @property
+    def lines(self) -> list[str]:
+        return [line.rstrip() for line in self.stdout.splitlines()]
+
+    def describe(self) -> str:
+        shown = self.stdout.strip() or "(nothing)"
+        text = f"it printed {_cut(shown, 300)!r}, exited with status {self.exit_code} after {self.seconds:.1f} s"
+        errors = self.stderr.strip()
+        return text + (f"; its error output ends with {_cut(errors[-300:], 300)!r}" if errors else "")
+
+
+@dataclass
+class Context:
+    """One submission's (or reference's) lab as the checks see it.
+
+    ``memo`` keeps what several checks observe from one run (a client given
+    up on is run once, and judged by two checks).
+    """
+
+    lab: "RunningLab"
+    target: Target
+    timeout: float = 30.0
+    memo: dict = field(default_factory=dict)
+
+    @property
+    def host(self) -> str:
+        return self.lab.address(self.target.node)
+
+    @property
+    def prober(self) -> str:
+        """The node a server's checks run their probes in."""
+        return self.target.measure_from or ""
+
+    def server_host(self) -> str:
+        server = self.target.server
+        if server in self.lab.containers:
+            return self.lab.address(server)
+        return str(self.lab.subnet(server).broadcast_address)
+
+    def run_client(self, line: str, port: Optional[int] = None, timeout: Optional[float] = None) -> ClientRun:
+        """Run the client once with ``line`` on its standard input."""
+        environment = {"SERVER_HOST": self.server_host(), "SERVER_PORT": str(port or self.target.port)}
+        started = time.monotonic()
+        result = self.lab.exec(self.target.node, list(self.target.command), input=line + "\n", timeout=timeout or self.timeout, environment=environment)
+        return ClientRun(result.exit_code, result.stdout, result.stderr, time.monotonic() - started)
+
+
+def _cut(text: str, length: int = SHOWN) -> str:
+    return text if len(text) <= length else text[:length] + f"... ({len(text)} characters)"
+
+
+def _show(text: str) -> str:
+    return repr(_cut(text))
+
+
+def _compare(sent: str, expected: str, got: Optional[str], what: str, waited: float = 2.0, ignore_case: bool = False) -> Verdict:
+    if got is None:
+        return False, f"sent {_show(sent)} {what}, expected {_show(expected)}, got no answer within {waited:g} s"
+    if (got.upper() if ignore_case else got) != expected:
+        if len(expected) > SHOWN and len(got) != len(expected):
+            return False, f"sent {_show(sent)} {what}, expected the {len(expected)} characters back upper-cased, got {len(got)}: {_show(got)}"
+        return False, f"sent {_show(sent)} {what}, expected {_show(expected)}, got {_show(got)}"
+    return True, f"sent {_show(sent)} {what}, got {_show(got)}"
+
+
+def _failure(result: dict) -> str:
+    """A probe's error, with what a refused connection most often means."""
+    error = result["error"]
+    if "refused" in error.lower():
+        error += " (nothing listens there: does the server bind ('', PORT), all addresses and the port in $PORT?)"
+    return error
+
+
+def _letters(size: int) -> str:
+    return ("abcdefghijklmnopqrstuvwxyz" * (size // 26 + 1))[:size]
+
+
+# --- UDP servers -----------------------------------------------------------
+
+
+@check("udp-answer")
+def udp_answer(lab: "RunningLab", ctx: Context, message: str = "hello world", size: int = 0, ignore_case: bool = False) -> Verdict:
+    """One datagram (``size`` letters when given) comes back upper-cased
+    (or, with ``ignore_case``, at least comes back whole: a check of size or
+    of survival should not fail again for a missing upper())."""
+    sent = _letters(size) if size else message
+    result = probes.udp(lab, ctx.prober, ctx.host, ctx.target.port, sent)
+    if "error" in result:
+        return False, f"sent {_show(sent)} to UDP port {ctx.target.port}: {_failure(result)}"
+    got = result["answer"] if result["answered"] else None
+    return _compare(sent, sent.upper(), got, f"to UDP port {ctx.target.port}", ignore_case=ignore_case)
+
+
+@check("udp-survives")
+def udp_survives(lab: "RunningLab", ctx: Context, bad: str = "fffe", message: str = "still there?") -> Verdict:
+    """After a datagram that is not UTF-8 (``bad``, in hex), it still answers."""
+    probes.udp(lab, ctx.prober, ctx.host, ctx.target.port, bytes.fromhex(bad), timeout=1.0)
+    passed, output = udp_answer(lab, ctx, message, ignore_case=True)
+    first = f"first sent a datagram that is not UTF-8 (bytes {bad}), then "
+    return passed, first + output + ("" if passed else ": did the first one stop the server?")
+
+
+# --- TCP servers -----------------------------------------------------------
+
+
+@check("tcp-answer")
+def tcp_answer(lab: "RunningLab", ctx: Context, messages: Sequence[str] = ("hello\n",), ignore_case: bool = False) -> Verdict:
+    """Messages sent one after the other on one connection, each answered
+    upper-cased (or at all, with ``ignore_case``)."""
+    result = probes.tcp(lab, ctx.prober, ctx.host, ctx.target.port, messages)
+    if "error" in result:
+        return False, f"connecting to TCP port {ctx.target.port} and sending {_show(messages[0])}: {_failure(result)}"
+    outputs = []
+    for index, (sent, got) in enumerate(zip(messages, result["replies"])):
+        passed, output = _compare(sent, sent.upper(), got or None, f"as message {index + 1} of {len(messages)} on one connection", ignore_case=ignore_case)
+        outputs.append(output)
+        if not passed:
+            return False, output
+    return True, "; ".join(outputs)
+
+
+@check("tcp-next-clients")
+def tcp_next_clients(lab: "RunningLab", ctx: Context, clients: int = 3) -> Verdict:
+    """Clients one after the other, each after the previous one closed, all
+    served (in any case: upper-casing is another check's)."""
+    for index in range(clients):
+        message = f"client {index + 1}\n"
+        result = probes.tcp(lab, ctx.prober, ctx.host, ctx.target.port, [message])
+        got = None if "error" in result else (result["replies"][0] or None)
+        if got is None or got.upper() != message.upper():
+            how = _failure(result) if "error" in result else f"expected {_show(message.upper())}, got {_show(got) if got else 'no answer'}"
+            return False, f"client {index + 1} of {clients}, connecting after client {index} had closed, sent {_show(message)}: {how}"
+    return True, f"{clients} clients, one after the other, were each answered"
+
+
+@check("tcp-concurrent")
+def tcp_concurrent(lab: "RunningLab", ctx: Context, holders: int = 3, wait: float = 1.0) -> Verdict:
+    """A newcomer is answered while ``holders`` clients keep their connections open."""
+    result = probes.hold(lab, ctx.prober, ctx.host, ctx.target.port, holders, wait)
+    if "error" in result:
+        return False, f"opening {holders} connections to TCP port {ctx.target.port}: {_failure(result)}"
+    if result["holders_served"] < holders:
+        return False, f"opened {holders} connections one after the other, each sending a message: only {result['holders_served']} got their answer within {wait:g} s while the earlier ones stayed open"
+    if not result["answered_while_held"]:
+        return False, f"while {holders} clients kept their connections open, a new client sent 'newcomer\\n': expected 'NEWCOMER\\n' at once, got it only after they closed" if result["answered_after_release"] else f"while {holders} clients kept their connections open, a new client sent 'newcomer\\n' and never got an answer"
+    return True, f"a new client was answered in {result['newcomer_latency_s']:.3f} s while {holders} others kept their connections open"
+
+
+@check("tcp-bounded")
+def tcp_bounded(lab: "RunningLab", ctx: Context, workers: int = 4, wait: float = 1.0) -> Verdict:
+    """A pool of ``workers`` threads: that many clients are served at once, one more waits.
+
+    Whether the one that waited is served later is left to the other
+    checks: the slide's pool, whose threads die with their first client,
+    loses its points there, not twice."""
+    result = probes.hold(lab, ctx.prober, ctx.host, ctx.target.port, workers, wait)
+    if "error" in result:
+        return False, f"opening {workers} connections to TCP port {ctx.target.port}: {_failure(result)}"
+    if result["holders_served"] < workers:
+        return False, f"opened {workers} connections, each sending a message: only {result['holders_served']} were answered while the others stayed open (a pool of {workers} threads serves {workers} at once)"
+    if result["answered_while_held"]:
+        return False, f"while {workers} clients kept their connections open, a new client was answered at once: expected it to wait for a free thread of the pool of {workers}"
+    return True, f"{workers} clients were served at once; the next one waited for a free thread"
+
+
+@check("tcp-survives")
+def tcp_survives(lab: "RunningLab", ctx: Context, bad: str = "fffe0a", message: str = "still there?\n") -> Verdict:
+    """Bytes that are not UTF-8 (``bad``, in hex) then ``message``, on one
+    connection: the message is still answered."""
+    result = probes.raw(lab, ctx.prober, ctx.host, ctx.target.port, bytes.fromhex(bad) + message.encode(), timeout=1.0)
+    sent = f"sent bytes that are not UTF-8 ({bad}) then {_show(message)} on one connection"
+    if "error" in result:
+        return False, f"{sent}: {_failure(result)}"
+    if message.upper() not in result["reply"].upper():
+        return False, f"{sent}, expected {_show(message.upper())} back, got {_show(result['reply']) if result['reply'] else 'nothing'}: did the bytes before it end the conversation (or stop the server)?"
+    return True, f"{sent}, got {_show(result['reply'])} back"
+
+
+# --- Blocks ----------------------------------------------------------------
+
+
+def _frame(payload: bytes) -> bytes:
+    return struct.pack("!I", len(payload)) + payload
+
+
+def _blocks(data: bytes) -> list[bytes]:
+    """The whole blocks at the start of ``data``."""
+    blocks = []
+    while len(data) >= 4:
+        (length,) = struct.unpack("!I", data[:4])
+        if len(data) < 4 + length:
+            break
+        blocks.append(data[4:4 + length])
+        data = data[4 + length:]
+    return blocks
+
+
+@check("block")
+def block(lab: "RunningLab", ctx: Context, size: int = 100, chunk: int = 0) -> Verdict:
+    """A block of ``size`` bytes (sent ``chunk`` bytes at a time) comes back upper-cased; an empty block ends the session."""
+    result = probes.block(lab, ctx.prober, ctx.host, ctx.target.port, size, chunk=chunk, timeout=5.0)
+    sent = f"a {size}-byte block" + (f" in pieces of {chunk} bytes" if chunk else "")
+    if "error" in result:
+        return False, f"sent {sent}, expected one block back with its letters upper-cased: {_failure(result)}"
+    if not result["intact"]:
+        return False, f"sent {sent}, expected the same {size} bytes upper-cased, got a {result['answer_size']}-byte block that differs"
+    if not result["closed_after_zero"]:
+        return False, f"sent {sent} and got it back upper-cased, but after the empty block the connection stayed open"
+    return True, f"sent {sent}, got it back upper-cased; the empty block closed the session"
+
+
+@check("blocks-one-connection")
+def blocks_one_connection(lab: "RunningLab", ctx: Context, messages: Sequence[str] = ("first block", "second block")) -> Verdict:
+    """Several blocks, then an empty one, on one connection: each answered in order."""
+    data = b"".join(_frame(m.encode()) for m in messages) + _frame(b"")
+    result = probes.raw(lab, ctx.prober, ctx.host, ctx.target.port, data, timeout=3.0)
+    if "error" in result:
+        return False, f"sent {len(messages)} blocks and an empty one on one connection: {_failure(result)}"
+    got = [b.decode("utf-8", "replace") for b in _blocks(bytes.fromhex(result["reply_hex"]))]
+    expected = [m.upper() for m in messages]
+    if got != expected:
+        return False, f"sent the blocks {list(messages)} and an empty one on one connection, expected the blocks {expected} back, got {got}"
+    return True, f"sent the blocks {list(messages)} on one connection, got {got}"
+
+
+@check("block-survives")
+def block_survives(lab: "RunningLab", ctx: Context, bad: str = "fffe") -> Verdict:
+    """After a block that is not UTF-8 (``bad``, in hex), a new client's block is answered."""
+    probes.raw(lab, ctx.prober, ctx.host, ctx.target.port, _frame(bytes.fromhex(bad)) + _frame(b""), timeout=1.0)
+    passed, output = block(lab, ctx, size=50)
+    first = f"a first client sent a block that is not UTF-8 ({bad}); then a new client "
+    return passed, first + output + ("" if passed else ": did the first block stop the server?")
+
+
+# --- XML-RPC -----------------------------------------------------------------
+
+
+@check("xmlrpc-calls")
+def xmlrpc_calls(lab: "RunningLab", ctx: Context, calls: Sequence[dict] = ()) -> Verdict:
+    """Calls, each with what must come back: ``expect`` (``unordered`` for a
+    list whose order is free), ``contains`` (items a list must hold) or
+    ``fault: true`` (an XML-RPC fault, not a broken server)."""
+    result = probes.xmlrpc(lab, ctx.prober, ctx.host, ctx.target.port, [(c["method"], c.get("args", [])) for c in calls])
+    if "error" in result:
+        return False, f"calling {calls[0]['method']} on http://SERVER:{ctx.target.port}/RPC2: {_failure(result)}"
+    outputs = []
+    for call, answer in zip(calls, result["results"]):
+        shown = f"{call['method']}({', '.join(repr(a) for a in call.get('args', []))})"
+        got = f"the fault {answer['fault']!r}" if "fault" in answer else repr(answer["result"])
+        if call.get("fault"):
+            passed, expected = "fault" in answer, "an XML-RPC fault"
+        elif "fault" in answer:
+            passed, expected = False, repr(call.get("expect", call.get("contains")))
+        elif "contains" in call:
+            value = answer["result"]
+            passed = isinstance(value, list) and all(item in value for item in call["contains"])
+            expected = f"a list holding {call['contains']}"
+        elif call.get("unordered"):
+            value = answer["result"]
+            passed = isinstance(value, list) and sorted(value) == sorted(call["expect"])
+            expected = f"{call['expect']} in any order"
+        else:
+            passed, expected = answer["result"] == call["expect"], repr(call["expect"])
+        if not passed:
+            return False, f"called {shown}, expected {expected}, got {got}"
+        outputs.append(f"{shown} gave {got}")
+    return True, "; ".join(outputs)
+
+
+# --- Clients -----------------------------------------------------------------
+
+
+def _clean_run(lab: "RunningLab", ctx: Context, input: str, link: Optional[str]) -> ClientRun:
+    """The client asked ``input`` once, over a link without loss."""
+    key = ("clean", input, link)
+    if key not in ctx.memo:
+        if link:
+            lab.link(link).set(**impairment_changes({"loss": "0%"}))
+        ctx.memo[key] = ctx.run_client(input, timeout=CLIENT_RUN)
+    return ctx.memo[key]
+
+
+def _silent_run(lab: "RunningLab", ctx: Context, input: str, link: Optional[str], port: Optional[int], within: float) -> tuple[ClientRun, list[Packet]]:
+    """The client asked ``input`` once with no answer ever coming back:
+    every answer lost on ``link``, or sent to ``port`` where nobody listens.
+    Its datagrams are captured at the server (at the client itself when it
+    broadcasts)."""
+    key = ("silent", input, link, port)
+    if key not in ctx.memo:
+        if link:
+            lab.link(link).set(direction="forward", **impairment_changes({"loss": "0%"}))
+            lab.link(link).set(direction="reverse", **impairment_changes({"loss": "100%"}))
+        dport = port or ctx.target.port
+        capture_on = ctx.target.server if ctx.target.server in lab.containers else ctx.target.node
+        with lab.capture(capture_on, filter=f"udp dst port {dport}") as capture:
+            run = ctx.run_client(input, port=port, timeout=within + 3.0)
+        ctx.memo[key] = (run, capture.packets)
+    return ctx.memo[key]
+
+
+@check("client-prints")
+def client_prints(lab: "RunningLab", ctx: Context, input: str = "hello world", expect: Sequence[str] = ("HELLO WORLD",), every: bool = True, anywhere: bool = False, link: Optional[str] = None) -> Verdict:
+    """The client prints the expected answers (``every`` one of them, or at
+    least one): on a line that ends with the answer, or ``anywhere``."""
+    run = _clean_run(lab, ctx, input, link)
+    found = [e for e in expect if (e in run.stdout if anywhere else any(line.endswith(e) for line in run.lines))]
+    if len(found) < (len(expect) if every else 1):
+        missing = [e for e in expect if e not in found]
+        where = "somewhere in its output" if anywhere else "each at the end of a line"
+        need = f"every one of {list(expect)} {where}" if every else f"one of {list(expect)} {where}"
+        return False, f"gave it {input!r} on its standard input, expected {need}; missing {missing}: {run.describe()}"
+    return True, f"gave it {input!r}, it printed {found}"
+
+
+@check("client-exits")
+def client_exits(lab: "RunningLab", ctx: Context, input: str = "hello world", within: float = 5.0, link: Optional[str] = None) -> Verdict:
+    """Once answered, the client exits with status 0 within ``within`` seconds."""
+    run = _clean_run(lab, ctx, input, link)
+    if run.exit_code != 0 or run.seconds > within:
+        return False, f"gave it {input!r}, expected it to finish with status 0 within {within:g} s: {run.describe()}"
+    return True, f"it finished with status 0 after {run.seconds:.1f} s"
+
+
+@check("client-gives-up")
+def client_gives_up(lab: "RunningLab", ctx: Context, input: str = "hello world", within: float = 5.0, link: Optional[str] = None, port: Optional[int] = None) -> Verdict:
+    """With no answer ever coming, it prints 'server seems down' and exits
+    with a non-zero status within ``within`` seconds."""
+    run, _ = _silent_run(lab, ctx, input, link, port, within)
+    how = f"every answer lost on link {link}" if link else f"SERVER_PORT {port}, where nobody answers"
+    if "server seems down" not in run.stdout + run.stderr or run.exit_code == 0 or run.seconds > within:
+        return False, f"gave it {input!r} with {how}: expected 'server seems down' and a non-zero status within {within:g} s; {run.describe()}"
+    return True, f"with {how}, it said 'server seems down' and exited with status {run.exit_code} after {run.seconds:.1f} s"
+
+
+@check("client-backoff")
+def client_backoff(lab: "RunningLab", ctx: Context, input: str = "hello world", link: Optional[str] = None, schedule: Sequence[float] = tuple(probes.LECTURE_BACKOFF), tolerance: float = 0.03) -> Verdict:
+    """With every answer lost, its datagrams leave on the lecture's doubling
+    schedule (seen in packets captured at the server)."""
+    _, packets = _silent_run(lab, ctx, input, link, None, 5.0)
+    times = probes.send_times(packets, ctx.target.port)
+    passed, output = probes.backoff_verdict(times[:len(schedule)], list(schedule), tolerance)
+    return passed, f"with every answer lost on link {link}: " + output

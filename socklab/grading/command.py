@@ -1,0 +1,75 @@
+"""``socklab grade ASSIGNMENT SUBMISSION_DIR... --out DIR [--jobs N]``.
+
+Bad input (an unknown assignment, an invalid assignment file, a path that
+does not exist) is found before anything starts and raised as BadInput
+(exit status 2). Then every submission is graded, its report written as
+soon as it is done, with a progress bar; at the end come the gradebook, a
+JUnit file and a summary table. The exit status is 0 when every submission
+was graded, whatever the scores, and 1 when the grader itself failed on one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional, Sequence
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from .. import labels as L
+from ..console import Output
+from ..docker_backend import DockerBackend
+from ..errors import BadInput
+from ..images import ensure_images
+from ..lab import remove_stale
+from .assignment import load_assignment
+from .build import remove
+from .report import points, write_gradebook, write_junit, write_submission
+from .results import SubmissionResult
+from .runner import Batch
+from .submissions import find_submissions
+
+
+def grade_command(assignment: str, submissions: Sequence[Path], out: Path, jobs: int = 1, output: Optional[Output] = None) -> int:
+    """Grade submissions into ``out``; the CLI's ``socklab grade``."""
+    output = output or Output()
+    spec = load_assignment(assignment)
+    found = find_submissions(submissions)
+    if jobs < 1:
+        raise BadInput(f"--jobs must be 1 or more, not {jobs}")
+    if out.exists() and not out.is_dir():
+        raise BadInput(f"--out {out}: exists and is not a directory")
+    backend = DockerBackend()
+    remove_stale(backend)
+    remove_stale_images(backend)
+    ensure_images(backend.client, output.progress)
+    out.mkdir(parents=True, exist_ok=True)
+    output.progress(f"grading {len(found)} submission(s) of {spec.name} ({points(spec.max_score)} points), {jobs} at a time")
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=output.err, disable=output.quiet) as progress:
+        task = progress.add_task(f"grading {spec.name}", total=len(found))
+
+        def done(result: SubmissionResult) -> None:
+            write_submission(out, result)
+            progress.advance(task)
+            progress.update(task, description=f"graded {result.name}")
+
+        results = Batch(spec, jobs).grade(found, done)
+    write_gradebook(out, results)
+    write_junit(out, results)
+    output.table(
+        f"{spec.name}: {len(results)} submission(s), reports in {out}",
+        ["submission", "score", "max", "checks passed", "status", "time"],
+        [(r.name, points(r.score), points(r.max_score), f"{sum(t.passed for t in r.tests)}/{len(r.tests)}", r.status, f"{r.execution_time:.1f} s") for r in results],
+    )
+    ungraded = [r.name for r in results if not r.graded]
+    if ungraded:
+        output.error(f"the grader failed on {len(ungraded)} submission(s): {', '.join(ungraded)} (see their report.md)")
+        return 1
+    return 0
+
+
+def remove_stale_images(backend: DockerBackend) -> None:
+    """Submission images left by a grader that was killed."""
+    for image in backend.client.images.list(filters={"label": [f"{L.PROJECT}=1", f"{L.IMAGE_ROLE}=submission"]}):
+        if not L.process_alive(image.labels or {}):
+            remove(backend.client, [image.id])

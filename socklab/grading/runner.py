@@ -1,0 +1,256 @@
+"""Grading: one submission in its own lab instance, and a batch of them, N at a time.
+
+Nothing a submission does can stop the batch: a build that fails, a
+container that exits, a server that never answers, a check that hangs all
+become a failing result with the reason in it, and a watchdog takes the
+lab down when a submission runs past the assignment's wall-clock cap.
+Whatever happens, the submission's lab and images are removed.
+
+:func:`run_checks` grades any running lab: the batch uses it on sandboxed
+labs, and the tests on reference labs from the pytest plugin.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import subprocess
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import Callable, Optional, Sequence
+
+import docker.errors
+
+from .. import labels as L
+from ..docker_backend import DockerBackend
+from ..errors import NodeNotReady, SocklabError
+from ..lab import Options, RunningLab, up
+from ..model import Ready
+from ..readiness import wait_ready
+from .assignment import Assignment
+from .build import BUILD_TIMEOUT, BuildFailed, build, remove
+from .checks import CHECKS, Context, Target
+from .results import BUILD_FAILED, GRADED, GRADER_ERROR, NOT_READY, NOT_STARTED, TIMED_OUT, SubmissionResult, TestResult
+from .sandbox import STUDENT, client_command, fence, readiness, sandboxed_lab
+from .submissions import Submission
+
+LOG_LINES = 30  # of a program's output, shown when something failed
+SETTLE = 0.25  # seconds a server gets to crash after a check, before the next one
+# What a check may meet when the code under test misbehaves: these fail the
+# check. Anything else is a bug of ours and stops this submission's grading.
+CHECK_FAILURES = (SocklabError, docker.errors.DockerException, OSError, subprocess.SubprocessError)
+
+
+def run_checks(
+    assignment: Assignment,
+    running: RunningLab,
+    target: Target,
+    expired: Callable[[], bool] = lambda: False,
+    prepare: Callable[[], str] = lambda: "",
+) -> list[TestResult]:
+    """Every check of the assignment, in its order, each scored on its own.
+
+    ``prepare`` runs before each check (the batch starts a crashed server
+    again there) and returns a note to put before the check's output.
+    """
+    results = []
+    memo: dict = {}
+    for spec in assignment.checks:
+        if expired():
+            results.append(TestResult.not_run(spec, f"the submission ran out of its {assignment.timeout:g} s"))
+            continue
+        started = time.monotonic()
+        note = ""
+        try:
+            note = prepare()
+            passed, output = CHECKS[spec.run](running, Context(running, target, spec.timeout, memo), **spec.params)
+        except CHECK_FAILURES as err:
+            passed, output = False, f"the check could not finish: {err}"
+        output = note + output
+        elapsed = time.monotonic() - started
+        if passed and elapsed > spec.timeout:
+            passed, output = False, f"took {elapsed:.1f} s, more than the {spec.timeout:g} s allowed: {output}"
+        if not passed and spec.feedback:
+            output = f"{output}\n\n{spec.feedback}"
+        results.append(TestResult(spec.name, spec.points if passed else 0.0, spec.points, passed, output, spec.visibility))
+    return results
+
+
+def target(assignment: Assignment, command: tuple[str, ...] = ()) -> Target:
+    return Target(assignment.node, assignment.kind, assignment.port, assignment.measure_from, assignment.server, command)
+
+
+def instance_name(assignment: Assignment, submission: Submission) -> str:
+    """Unique per run: two graders (or two runs) never share a lab instance."""
+    slug = re.sub(r"[^a-z0-9]+", "-", submission.name.lower()).strip("-")[:20] or "submission"
+    return f"grade-{assignment.name}-{slug}-{secrets.token_hex(3)}"
+
+
+class Watchdog:
+    """Calls ``expire`` once ``seconds`` have passed, unless cancelled first."""
+
+    def __init__(self, seconds: float, expire: Callable[[], None]) -> None:
+        self.expired = threading.Event()
+
+        def fire() -> None:
+            self.expired.set()
+            expire()
+
+        self._timer = threading.Timer(seconds, fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+
+class Batch:
+    """The submissions of one assignment being graded, N at a time.
+
+    It knows what each submission in flight has created, so that an
+    interrupted batch (Ctrl-C) removes it all.
+    """
+
+    def __init__(self, assignment: Assignment, jobs: int = 1) -> None:
+        self.assignment = assignment
+        self.jobs = jobs
+        self.backend = DockerBackend()
+        self._lock = threading.Lock()
+        self._in_flight: dict[str, list[str]] = {}  # instance -> images made
+        self._stopped = threading.Event()
+
+    def grade(self, submissions: Sequence[Submission], on_done: Callable[[SubmissionResult], None] = lambda r: None) -> list[SubmissionResult]:
+        results = []
+        pool = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="grade")
+        try:
+            futures = [pool.submit(self.grade_one, s) for s in submissions]
+            for future in as_completed(futures):
+                result = future.result()
+                on_done(result)
+                results.append(result)
+        except BaseException:
+            self.abort()
+            raise
+        finally:
+            pool.shutdown(wait=not self._stopped.is_set(), cancel_futures=True)
+        return sorted(results, key=lambda r: r.name)
+
+    def abort(self) -> None:
+        """Stop: remove every lab and image of the submissions in flight."""
+        self._stopped.set()
+        with self._lock:
+            in_flight = dict(self._in_flight)
+        for instance, made in in_flight.items():
+            self._clean(instance, made)
+
+    def _clean(self, instance: str, made: list[str], backend: Optional[DockerBackend] = None) -> None:
+        backend = backend or self.backend
+        backend.remove({L.LAB: instance})
+        remove(backend.client, made)
+
+    def grade_one(self, submission: Submission) -> SubmissionResult:
+        """Grade one submission; never raises, whatever the submission does."""
+        started = time.monotonic()
+        instance = instance_name(self.assignment, submission)
+        made: list[str] = []
+        with self._lock:
+            self._in_flight[instance] = made
+        backend = DockerBackend()  # its own connections: the jobs run side by side
+        watchdog = Watchdog(self.assignment.timeout, lambda: backend.remove({L.LAB: instance}))
+        try:
+            result = self._grade(backend, submission, instance, made, watchdog.expired.is_set)
+        except Exception as err:
+            status = TIMED_OUT if watchdog.expired.is_set() else GRADER_ERROR
+            reason = f"the submission ran past its {self.assignment.timeout:g} s" if status == TIMED_OUT else f"the grader failed: {type(err).__name__}: {err}"
+            result = SubmissionResult.unrun(submission.name, self.assignment, status, reason, reason)
+        finally:
+            watchdog.cancel()
+            try:
+                self._clean(instance, made, backend)
+            finally:
+                with self._lock:
+                    self._in_flight.pop(instance, None)
+        result.execution_time = time.monotonic() - started
+        if watchdog.expired.is_set() and result.status == GRADED:
+            result.status = TIMED_OUT
+        return result
+
+    def _grade(self, backend: DockerBackend, submission: Submission, instance: str, made: list[str], expired: Callable[[], bool]) -> SubmissionResult:
+        assignment, node = self.assignment, self.assignment.node
+        labels = {L.PROJECT: "1", L.IMAGE_ROLE: "submission", L.LAB: instance, L.OWNER: L.owner(), L.PID: str(os.getpid())}
+        try:
+            runnable = build(backend.client, submission, f"socklab/submission:{instance}", labels, made, timeout=min(assignment.timeout, BUILD_TIMEOUT))
+        except BuildFailed as err:
+            output = f"The submission could not be built: {err.reason}" + (f"\n\nThe build's last lines:\n{_tail(err.log)}" if err.log.strip() else "")
+            return SubmissionResult.unrun(submission.name, assignment, BUILD_FAILED, f"the submission could not be built ({err.reason})", output)
+        running = up(sandboxed_lab(assignment, runnable), backend, Options(instance=instance, ephemeral=True, sandboxes={node: STUDENT}))
+        try:
+            fence(running, node)
+        except (SocklabError, docker.errors.APIError):
+            if expired():
+                raise
+            output = f"Your container stopped as soon as it started.\n\nIts output:\n{_tail(running.logs(node)) or '(nothing)'}"
+            return SubmissionResult.unrun(submission.name, assignment, NOT_STARTED, "the container stopped as soon as it started", output)
+        if assignment.kind == "client":
+            tests = run_checks(assignment, running, target(assignment, client_command(runnable)), expired)
+            return SubmissionResult(submission.name, assignment.name, GRADED, tests)  # a client's output is in its checks'
+        try:
+            wait_ready(backend, node, running.container(node).id, readiness(assignment))
+        except NodeNotReady as err:
+            if expired():
+                raise
+            return _never_ready(submission, assignment, err)
+        tests = run_checks(assignment, running, target(assignment), expired, Revival(running, node, readiness(assignment)))
+        output = "" if all(t.passed for t in tests) else f"Your server's last output lines:\n{_tail(running.logs(node)) or '(nothing)'}"
+        return SubmissionResult(submission.name, assignment.name, GRADED, tests, output)
+
+
+class Revival:
+    """Starts a server that stopped during a check again before the next one,
+    so that one crash costs the checks that cause it, not all that follow.
+
+    A crash comes a moment after the client that caused it has gone: the
+    server gets that moment before it is looked at.
+    """
+
+    def __init__(self, running: RunningLab, node: str, ready: Ready) -> None:
+        self.running = running
+        self.node = node
+        self.ready = ready
+        self.first = True
+
+    def __call__(self) -> str:
+        backend, container = self.running.backend, self.running.container(self.node)
+        if not self.first:
+            time.sleep(SETTLE)
+        self.first = False
+        if backend.state(container.id).get("Running"):
+            return ""
+        backend.start(container.id)
+        container.reload()  # its addresses, should they change
+        fence(self.running, self.node)
+        try:
+            wait_ready(backend, self.node, container.id, self.ready)
+        except NodeNotReady as err:
+            raise SocklabError(f"your server had stopped and did not become ready again: {err}") from None
+        return "(Your server had stopped; it was started again for this check.)\n"
+
+
+def _never_ready(submission: Submission, assignment: Assignment, err: NodeNotReady) -> SubmissionResult:
+    how = f"{'listening on TCP' if assignment.ready == 'tcp' else 'bound to UDP'} port {assignment.port}"
+    why = str(err).splitlines()[0].split("did not become ready: ", 1)[-1]
+    output = f"Your server never became ready: the grader waited {assignment.ready_timeout:g} s for it to be {how}"
+    output += (f", but {why}." if "exited" in why else ".") + f"\n\nIts output:\n{_tail(err.last_logs) or '(nothing)'}"
+    reason = f"the server never became ready ({how} within {assignment.ready_timeout:g} s)"
+    return SubmissionResult.unrun(submission.name, assignment, NOT_READY, reason, output)
+
+
+def _tail(text: str, lines: int = LOG_LINES) -> str:
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def grade_submissions(assignment: Assignment, submissions: Sequence[Submission], jobs: int = 1, on_done: Optional[Callable[[SubmissionResult], None]] = None) -> list[SubmissionResult]:
+    """Grade a batch, ``jobs`` at a time; results sorted by submission name."""
+    return Batch(assignment, jobs).grade(submissions, on_done or (lambda r: None))

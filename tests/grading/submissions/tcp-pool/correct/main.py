@@ -1,0 +1,25 @@
+import os
+from socket import *
+from threading import Thread
+
+serverPort = int(os.environ.get('PORT', 1234))
+
+
+def handle_client(listeningSocket):
+    while True:
+        clientSocket, address = listeningSocket.accept()
+        while True:
+            received = clientSocket.recv(4096)
+            if not received:
+                clientSocket.close()
+                break
+            to_send = received.decode('utf-8', errors='replace').upper().encode('utf-8')
+            clientSocket.sendall(to_send)
+
+
+serverSocket = socket(AF_INET, SOCK_STREAM)
+serverSocket.bind(('', serverPort))
+serverSocket.listen(10)
+print('server ready')
+for i in range(4):
+    Thread(target=handle_client, args=(serverSocket,)).start()

@@ -1,0 +1,26 @@
+import os
+from socket import *
+from threading import Thread
+
+serverPort = int(os.environ.get('PORT', 1234))
+
+
+def handle_client(clientSocket):
+    # read the whole message first
+    message = b''
+    while True:
+        received = clientSocket.recv(4096)
+        if not received:
+            break
+        message += received
+    clientSocket.sendall(message.decode('utf-8', errors='replace').upper().encode('utf-8'))
+    clientSocket.close()
+
+
+serverSocket = socket(AF_INET, SOCK_STREAM)
+serverSocket.bind(('', serverPort))
+serverSocket.listen(5)
+print('server ready')
+while True:
+    connectionSocket, address = serverSocket.accept()
+    Thread(target=handle_client, args=(connectionSocket,)).start()

@@ -1,0 +1,17 @@
+import os
+from socket import *
+
+serverName = os.environ.get('SERVER_HOST', '127.0.0.1')
+serverPort = int(os.environ.get('SERVER_PORT', 1234))
+clientSocket = socket(AF_INET, SOCK_DGRAM)
+message = input().encode('utf-8')
+delay = 0.1
+while True:
+    clientSocket.sendto(message, (serverName, serverPort))
+    clientSocket.settimeout(delay)
+    try:
+        modifiedMessage, serverAddress = clientSocket.recvfrom(2048)
+        break
+    except timeout:
+        delay *= 2
+print(modifiedMessage.decode('utf-8'))

@@ -26,6 +26,8 @@ from .errors import BadInput, SocklabError
 from .impairment import impairment_changes
 from .compose import compose_file
 from .doctor import examine
+from .experiments.runner import run_command as run_experiment
+from .grading.command import grade_command
 from .graph import dot_source, render
 from .images import ROOT, ensure_images
 from .lab import Options, RunningLab, instances, remove_stale, up
@@ -147,6 +149,21 @@ def build_parser() -> Parser:
     sub = command("test", cmd_test, "run a lab's behaviour checks (pytest)", instance=False)
     sub.add_argument("lab")
     sub.add_argument("pytest_args", nargs=argparse.REMAINDER, help="-- further pytest options")
+
+    sub = command("grade", cmd_grade, "grade student submissions: Gradescope results.json each, grades.csv", instance=False)
+    sub.add_argument("assignment")
+    sub.add_argument("submissions", nargs="+", type=Path, metavar="SUBMISSION_DIR")
+    sub.add_argument("--out", type=Path, required=True)
+    sub.add_argument("--jobs", type=int, default=1, help="submissions graded at once")
+
+    sub = command("experiment", cmd_experiment, "run a loss experiment", instance=False)
+    experiment_commands = sub.add_subparsers(dest="experiment_command", required=True, parser_class=Parser)
+    run = experiment_commands.add_parser("run", help="sweep, repeat, record with provenance, plot")
+    run.add_argument("experiment")
+    run.add_argument("--out", type=Path, required=True)
+    run.add_argument("--seed", type=int)
+    run.add_argument("-q", "--quiet", action="store_true")
+    run.set_defaults(func=cmd_experiment)
 
     sub = command("images", cmd_images, "build socklab/base and socklab/node (cached by content)", instance=False)
     sub.add_argument("--force", action="store_true", help="rebuild even when current")
@@ -378,6 +395,14 @@ def cmd_test(args: argparse.Namespace, output: Output) -> int:
     if status == pytest.ExitCode.NO_TESTS_COLLECTED:
         raise BadInput(f"lab {lab.name!r} has no checks in {ROOT / 'tests' / 'lab'} (mark them @pytest.mark.lab({lab.name!r}))")
     return 0 if status == pytest.ExitCode.OK else 1
+
+
+def cmd_grade(args: argparse.Namespace, output: Output) -> int:
+    return grade_command(args.assignment, args.submissions, args.out, args.jobs, output)
+
+
+def cmd_experiment(args: argparse.Namespace, output: Output) -> int:
+    return run_experiment(args.experiment, args.out, args.seed, output.progress, bar=not args.quiet)
 
 
 def cmd_images(args: argparse.Namespace, output: Output) -> int:

@@ -59,7 +59,7 @@ def run_checks(
     memo: dict = {}
     for spec in assignment.checks:
         if expired():
-            results.append(TestResult.not_run(spec, f"the submission ran out of its {assignment.timeout:g} s"))
+            results.append(TestResult.not_run(spec, f"the submission ran past its {assignment.timeout:g} s"))
             continue
         started = time.monotonic()
         note = ""
@@ -68,6 +68,9 @@ def run_checks(
             passed, output = CHECKS[spec.run](running, Context(running, target, spec.timeout, memo), **spec.params)
         except CHECK_FAILURES as err:
             passed, output = False, f"the check could not finish: {err}"
+        if not passed and expired():  # the watchdog took the lab down under it
+            results.append(TestResult.not_run(spec, f"the submission ran past its {assignment.timeout:g} s"))
+            continue
         output = note + output
         elapsed = time.monotonic() - started
         if passed and elapsed > spec.timeout:
@@ -175,6 +178,7 @@ class Batch:
         result.execution_time = time.monotonic() - started
         if watchdog.expired.is_set() and result.status == GRADED:
             result.status = TIMED_OUT
+            result.output = f"The submission ran past its {self.assignment.timeout:g} s: the checks left were not run."
         return result
 
     def _grade(self, backend: DockerBackend, submission: Submission, instance: str, made: list[str], expired: Callable[[], bool]) -> SubmissionResult:
@@ -191,7 +195,7 @@ class Batch:
         except (SocklabError, docker.errors.APIError):
             if expired():
                 raise
-            output = f"Your container stopped as soon as it started.\n\nIts output:\n{_tail(running.logs(node)) or '(nothing)'}"
+            output = f"Your container stopped as soon as it started.\n\nIts output:\n{_tail(_logs(running, node)) or '(nothing)'}"
             return SubmissionResult.unrun(submission.name, assignment, NOT_STARTED, "the container stopped as soon as it started", output)
         if assignment.kind == "client":
             tests = run_checks(assignment, running, target(assignment, client_command(runnable)), expired)
@@ -203,7 +207,7 @@ class Batch:
                 raise
             return _never_ready(submission, assignment, err)
         tests = run_checks(assignment, running, target(assignment), expired, Revival(running, node, readiness(assignment)))
-        output = "" if all(t.passed for t in tests) else f"Your server's last output lines:\n{_tail(running.logs(node)) or '(nothing)'}"
+        output = "" if all(t.passed for t in tests) else f"Your server's last output lines:\n{_tail(_logs(running, node)) or '(nothing)'}"
         return SubmissionResult(submission.name, assignment.name, GRADED, tests, output)
 
 
@@ -245,6 +249,14 @@ def _never_ready(submission: Submission, assignment: Assignment, err: NodeNotRea
     output += (f", but {why}." if "exited" in why else ".") + f"\n\nIts output:\n{_tail(err.last_logs) or '(nothing)'}"
     reason = f"the server never became ready ({how} within {assignment.ready_timeout:g} s)"
     return SubmissionResult.unrun(submission.name, assignment, NOT_READY, reason, output)
+
+
+def _logs(running: RunningLab, node: str) -> str:
+    """A node's output, or nothing once the watchdog has taken the lab down."""
+    try:
+        return running.logs(node)
+    except docker.errors.APIError:
+        return ""
 
 
 def _tail(text: str, lines: int = LOG_LINES) -> str:

@@ -203,6 +203,17 @@ def test_nothing_is_left_behind(graded: dict) -> None:
     assert _dangling(backend) <= graded["_dangling_before"], "a submission's build left untagged images"
 
 
+def test_a_submission_past_its_time_is_stopped_and_still_graded(tmp_path: Path) -> None:
+    short = tmp_path / "tcp-threaded-short.yaml"
+    short.write_text(load_assignment("tcp-threaded").path.read_text().replace("timeout: 90", "timeout: 4"))
+    started = time.monotonic()
+    status = grade_command(str(short), [SUBMISSIONS / "tcp-threaded" / "hangs-mid-conversation"], tmp_path / "out", output=Output(quiet=True))
+    assert status == 0 and time.monotonic() - started < 20
+    assert (tmp_path / "out" / "grades.csv").read_text().splitlines()[1] == "hangs-mid-conversation,0,10"
+    report = (tmp_path / "out" / "hangs-mid-conversation" / "report.md").read_text()
+    assert "(timed out," in report and "not run: the submission ran past its 4 s" in report
+
+
 def test_bad_input_starts_nothing(tmp_path: Path) -> None:
     with pytest.raises(BadInput, match="unknown assignment 'udp-servr'"):
         grade_command("udp-servr", [SUBMISSIONS / "udp-server" / "correct"], tmp_path / "out")

@@ -2,8 +2,8 @@
 container in place of one node, boxed in.
 
 The student's container runs as ``nobody``, with no capabilities and
-``no-new-privileges`` (as every socklab container), a read-only root with
-small tmpfs at /tmp, memory, process and CPU limits, only on internal
+``no-new-privileges`` (as every socklab container), a read-only root with a
+small tmpfs at /tmp, 128 MiB, 64 processes, half a CPU, only on internal
 networks, and with its default route removed (:func:`fence`) before its
 program starts: an address outside the lab is unreachable, not merely
 dropped somewhere on the way. Its program runs under the guard

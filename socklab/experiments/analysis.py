@@ -179,9 +179,13 @@ def server_models(experiment: Experiment, rows: Sequence[Row], metadata: dict) -
 def tcp_under_loss(experiment: Experiment, rows: Sequence[Row], metadata: dict) -> Analysis:
     analysis = Analysis("tcp-under-loss")
     chunk = int(experiment.measure.options.get("chunk", 1024))
-    for point, group in by_point(experiment, rows):
+    groups = by_point(experiment, rows)
+    lossless = [group for point, group in groups if point["protocol"] == "udp" and float(point["loss"]) == 0]
+    measured_rtt = chunk / (numbers(lossless[0], "goodput_kBps").mean() * 1000) if lossless else None
+    for point, group in groups:
         loss, protocol = float(point["loss"]), point["protocol"]
-        p, rtt = loss / 100, rtt_seconds(experiment, point)
+        p = loss / 100
+        rtt = measured_rtt or rtt_seconds(experiment, point)
         goodput = numbers(group, "goodput_kBps")
         mean = float(goodput.mean())
         known = rtt > 0  # the models need the link's round trip
@@ -208,7 +212,9 @@ def tcp_under_loss(experiment: Experiment, rows: Sequence[Row], metadata: dict) 
         "Goodput is bytes upper-cased per second: over TCP one connection streams the bytes to the threaded server "
         "and reads them back; over UDP the lecture's client sends them as datagrams, one at a time, each with its "
         "backoff (a datagram given up on is not counted). UDP model: chunk x P(answered) / E[request time], with the "
-        "backoff schedule and the link's round trip. TCP has two classic steady-state models, set side by side: "
+        "backoff schedule and the round trip"
+        + (f" measured over UDP without loss ({measured_rtt * 1000:.1f} ms: the link's delays and the lab's own time)" if measured_rtt else "")
+        + ", used by the TCP models too. TCP has two classic steady-state models, set side by side: "
         "Padhye et al. (Reno with timeouts, pessimistic for a Linux TCP with SACK and RACK) below, Mathis et al. "
         "(fast retransmit only, optimistic) above; without loss a short transfer is bounded by slow start instead.")
     return analysis

@@ -140,7 +140,7 @@ def tcp_under_loss(experiment: Experiment, analysis: Analysis, out: Path) -> lis
         axes.errorbar([r["loss"] + dodge for r in rows], [r["goodput_kBps"] for r in rows], yerr=[r["ci95_kBps"] for r in rows],
                       fmt="o", color=colour, capsize=3, label=f"{protocol.upper()} measured mean (95% CI)")
     size = experiment.measure.options.get("bytes", "65536")
-    axes.set(title=f"Upper-casing {int(size) // 1024} KiB through a lossy link, round trip {rtt * 1000:g} ms",
+    axes.set(title=f"Upper-casing {int(size) // 1024} KiB through a lossy link, round trip {rtt * 1000:.1f} ms",
              xlabel="loss p in each direction (%)", ylabel="goodput (kB/s, log scale)", yscale="log")
     _grid(axes)
     axes.legend(fontsize="small")

@@ -74,7 +74,7 @@ def run(experiment: Experiment, out: Path, progress: ProgressSink = _quiet, bar:
     elif previous:
         progress(f"all {len(rows)} trials are in {out / RESULTS} already: writing the plots and summary again")
     if pending:
-        _measure(experiment, out, pending, metadata, progress, bar)
+        _measure(experiment, out, pending, metadata, command, progress, bar)
     rows = _sorted(experiment, results.read())
     results.rewrite(rows)
     analysis = analyze(experiment, rows, metadata)
@@ -129,12 +129,12 @@ def _write_metadata(out: Path, metadata: dict) -> None:
     os.replace(partial, out / METADATA)
 
 
-def _measure(experiment: Experiment, out: Path, pending: Pending, metadata: dict, progress: ProgressSink, bar: bool) -> None:
+def _measure(experiment: Experiment, out: Path, pending: Pending, metadata: dict, command: str, progress: ProgressSink, bar: bool) -> None:
     """Bring the lab up, run the pending trials point by point, take it down."""
     backend = DockerBackend()
     ensure_images(backend.client, progress)
     metadata["docker"] = docker_engine(backend)
-    this_run = {"started": utc_now(), "command": metadata["command"], "commit": metadata["software"]["commit"],
+    this_run = {"started": utc_now(), "command": command, "commit": metadata["software"]["commit"],
                 "trials": sum(len(t) for _, _, t in pending), "status": "running"}
     metadata["runs"].append(this_run)
     clock = time.monotonic()

@@ -11,6 +11,8 @@ server, and the host only reads the verdict. Every wait is bounded.
     probe many HOST PORT --count N       (N connections at once, all answered?)
     probe block HOST PORT --size N [--chunk K] [--compress]
     probe raw HOST PORT --hex DATA       (send raw bytes, report what comes back)
+    probe udp HOST PORT --hex DATA       (a datagram of raw bytes, e.g. invalid UTF-8)
+    probe xmlrpc HOST PORT --calls JSON  ([[METHOD, [ARG, ...]], ...] on /RPC2)
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ import socket
 import struct
 import sys
 import time
+import xmlrpc.client
 import zlib
+from xml.parsers.expat import ExpatError
 
 TIMEOUT = 2.0
 
@@ -47,7 +51,7 @@ def read_reply(sock: socket.socket, expected: int, timeout: float) -> bytes:
     while len(data) < expected and time.monotonic() < deadline:
         try:
             chunk = sock.recv(65536)
-        except socket.timeout:
+        except (socket.timeout, ConnectionResetError):  # a reset ends the reply as a close does
             break
         if not chunk:
             break
@@ -142,9 +146,12 @@ def block(host: str, port: int, size: int, chunk: int, compress: bool, timeout: 
         answer = recvall(sock, length & 0x7FFFFFFF)
         if length & 0x80000000:
             answer = zlib.decompress(answer)
-        sock.sendall(struct.pack("!I", 0))
-        sock.settimeout(timeout)
-        closed = sock.recv(1) == b""
+        try:
+            sock.sendall(struct.pack("!I", 0))
+            sock.settimeout(timeout)
+            closed = sock.recv(1) == b""
+        except ConnectionError:  # it closed even before the empty block: closed all the same
+            closed = True
     return {"size": size, "intact": answer == payload.upper(), "answer_size": len(answer), "closed_after_zero": closed}
 
 
@@ -156,9 +163,23 @@ def raw(host: str, port: int, data: bytes, timeout: float) -> dict:
     return {"reply_hex": reply.hex(), "reply": reply.decode("utf-8", "surrogateescape")}
 
 
+def xmlrpc_calls(host: str, port: int, calls: list, timeout: float) -> dict:
+    """Each call's result, or its fault: a fault is an answer, not an error."""
+    socket.setdefaulttimeout(timeout)  # ServerProxy takes no timeout of its own
+    host = f"[{host}]" if ":" in host else host
+    results = []
+    with xmlrpc.client.ServerProxy(f"http://{host}:{port}/RPC2") as proxy:
+        for method, params in calls:
+            try:
+                results.append({"result": getattr(proxy, method)(*params)})
+            except xmlrpc.client.Fault as fault:
+                results.append({"fault": fault.faultString})
+    return {"results": results}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("kind", choices=["udp", "tcp", "hold", "many", "block", "raw"])
+    parser.add_argument("kind", choices=["udp", "tcp", "hold", "many", "block", "raw", "xmlrpc"])
     parser.add_argument("host", nargs="?", default=os.environ.get("SERVER_HOST", "localhost"))
     parser.add_argument("port", nargs="?", type=int, default=int(os.environ.get("SERVER_PORT", "1234")))
     parser.add_argument("messages", nargs="*")
@@ -169,11 +190,12 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, default=0)
     parser.add_argument("--compress", action="store_true")
     parser.add_argument("--hex", default="")
+    parser.add_argument("--calls", default="[]")
     args = parser.parse_args()
     messages = [m.encode("utf-8", "surrogateescape") for m in args.messages] or [b"hello\n"]
     try:
         if args.kind == "udp":
-            result = udp(args.host, args.port, messages[0], args.timeout)
+            result = udp(args.host, args.port, bytes.fromhex(args.hex) if args.hex else messages[0], args.timeout)
         elif args.kind == "tcp":
             result = tcp(args.host, args.port, messages, args.timeout)
         elif args.kind == "hold":
@@ -182,11 +204,13 @@ def main() -> None:
             result = many(args.host, args.port, args.count, args.timeout)
         elif args.kind == "block":
             result = block(args.host, args.port, args.size, args.chunk, args.compress, args.timeout)
+        elif args.kind == "xmlrpc":
+            result = xmlrpc_calls(args.host, args.port, json.loads(args.calls), args.timeout)
         else:
             result = raw(args.host, args.port, bytes.fromhex(args.hex), args.timeout)
-    except (OSError, EOFError, struct.error, zlib.error) as error:
+    except (OSError, EOFError, struct.error, zlib.error, xmlrpc.client.Error, ExpatError) as error:
         result = {"error": f"{type(error).__name__}: {error}"}
-    print(json.dumps(result))
+    print(json.dumps(result, default=str))  # default: XML-RPC dates and binaries
     sys.exit(1 if "error" in result else 0)
 
 

@@ -40,7 +40,9 @@ class Capture:
         self.packets: list[Packet] = []
 
     def argv(self, path: str = PCAP_PATH) -> list[str]:
-        command = ["tcpdump", "-Z", "root", "-i", self.iface, "-U", "-n", "-w", path, "--time-stamp-precision=nano"]
+        # --immediate-mode: without it libpcap hands packets over in blocks, up to
+        # a second late, and those still pending when tcpdump is stopped are lost.
+        command = ["tcpdump", "-Z", "root", "-i", self.iface, "-U", "--immediate-mode", "-n", "-w", path, "--time-stamp-precision=nano"]
         if self.count:
             command += ["-c", str(self.count)]
         return command + ([self.filter] if self.filter else [])

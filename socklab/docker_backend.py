@@ -23,6 +23,7 @@ from .errors import SocklabError
 # Limits for every lab node; student containers get tighter ones in grading.
 NODE_MEMORY = "256m"
 NODE_PIDS = 512
+CPU_PERIOD = 10_000  # microseconds
 
 
 @dataclass
@@ -112,7 +113,10 @@ class DockerBackend:
             mem_limit=sandbox.memory,
             memswap_limit=sandbox.memory,
             pids_limit=sandbox.pids,
-            nano_cpus=int(sandbox.cpus * 1e9) if sandbox.cpus else None,
+            # A short period: with Docker's 100 ms one, a container over its share
+            # stalls for up to 100 ms at once, which skews timing checks.
+            cpu_period=CPU_PERIOD if sandbox.cpus else None,
+            cpu_quota=int(sandbox.cpus * CPU_PERIOD) if sandbox.cpus else None,
             read_only=sandbox.read_only,
             tmpfs=sandbox.tmpfs,
             network_mode=network_mode or (networks[0][0] if networks else "none"),

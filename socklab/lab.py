@@ -105,7 +105,10 @@ def _create_networks(lab: Lab, backend: DockerBackend, instance: str, base_label
             except Exception as err:  # another process took the subnet meanwhile: take the next free one
                 if "overlap" not in str(err).lower():
                     raise
-                v4 = addressing.choose(net.subnet, backend.used_subnets(), 4, skip=skip)
+                used = backend.used_subnets()
+                v4 = addressing.choose(net.subnet, used, 4, skip=skip)
+                if v6 is not None:  # the IPv6 subnet may be the one taken
+                    v6 = addressing.choose(net.subnet6, used, 6, skip=skip)
                 labels[L.SUBNETS] = json.dumps([str(net.subnet or ""), str(v4), str(net.subnet6 or ""), str(v6 or "")])
         raise SocklabError(f"no free subnet found for network {name!r}")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Optional
 
@@ -41,26 +42,28 @@ class Endpoint:
 
 
 _netem_by_engine: dict[str, bool] = {}
+_netem_lock = threading.Lock()  # labs coming up in parallel threads (grading) probe once, not at once
 
 
 def netem_available(backend: DockerBackend) -> bool:
     """Whether the host kernel has sch_netem: probed once per engine, by a
     throwaway container trying a netem qdisc on its own loopback."""
     engine = backend.client.info()["ID"]
-    if engine not in _netem_by_engine:
-        probe = backend.create_container(
-            f"socklab-netem-probe-{os.getpid()}",
-            HELPER_IMAGE,
-            netem.PROBE,
-            {L.PROJECT: "1", L.ROLE: "probe"},
-            network_mode="none",
-            cap_add=["NET_ADMIN"],
-        )
-        try:
-            backend.start(probe)
-            _netem_by_engine[engine] = backend.api.wait(probe, timeout=30).get("StatusCode") == 0
-        finally:
-            backend.api.remove_container(probe, force=True)
+    with _netem_lock:
+        if engine not in _netem_by_engine:
+            probe = backend.create_container(
+                f"socklab-netem-probe-{os.getpid()}",
+                HELPER_IMAGE,
+                netem.PROBE,
+                {L.PROJECT: "1", L.ROLE: "probe"},
+                network_mode="none",
+                cap_add=["NET_ADMIN"],
+            )
+            try:
+                backend.start(probe)
+                _netem_by_engine[engine] = backend.api.wait(probe, timeout=30).get("StatusCode") == 0
+            finally:
+                backend.api.remove_container(probe, force=True)
     return _netem_by_engine[engine]
 
 

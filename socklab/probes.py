@@ -25,8 +25,10 @@ def run_probe(lab: "RunningLab", node: str, args: Sequence[str], timeout: float 
         raise SocklabError(f"probe {' '.join(args)} from {node} gave no verdict: {result.output.strip()[-500:]}") from None
 
 
-def udp(lab: "RunningLab", node: str, host: str, port: int, message: str, timeout: float = 2.0) -> dict:
-    return run_probe(lab, node, ["udp", host, str(port), message, "--timeout", str(timeout)])
+def udp(lab: "RunningLab", node: str, host: str, port: int, message: str | bytes, timeout: float = 2.0) -> dict:
+    """One datagram and its answer; bytes go as they are (e.g. invalid UTF-8)."""
+    data = ["--hex", message.hex()] if isinstance(message, bytes) else [message]
+    return run_probe(lab, node, ["udp", host, str(port), *data, "--timeout", str(timeout)])
 
 
 def tcp(lab: "RunningLab", node: str, host: str, port: int, messages: Sequence[str], timeout: float = 2.0) -> dict:
@@ -48,6 +50,11 @@ def block(lab: "RunningLab", node: str, host: str, port: int, size: int, chunk: 
 
 def raw(lab: "RunningLab", node: str, host: str, port: int, data: bytes, timeout: float = 2.0) -> dict:
     return run_probe(lab, node, ["raw", host, str(port), "--hex", data.hex(), "--timeout", str(timeout)])
+
+
+def xmlrpc(lab: "RunningLab", node: str, host: str, port: int, calls: Sequence[tuple[str, Sequence]], timeout: float = 5.0) -> dict:
+    """XML-RPC calls on /RPC2, one connection each: {"results": [{"result"|"fault": ...}]}."""
+    return run_probe(lab, node, ["xmlrpc", host, str(port), "--calls", json.dumps([[m, list(a)] for m, a in calls]), "--timeout", str(timeout)], timeout=timeout * len(calls) + 30)
 
 
 def send_times(packets: Sequence[Packet], dport: int, proto: str = "udp") -> list[float]:

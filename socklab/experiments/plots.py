@@ -76,7 +76,7 @@ def udp_backoff(experiment: Experiment, analysis: Analysis, out: Path) -> list[P
                      color=colour, linestyle="--", alpha=0.8, label=f"p{quantile} model")
         latency.plot(loss, [max(r[f"p{quantile}_ms"], 0.1) for r in records], "o", color=colour, label=f"p{quantile} measured")
     latency.set(title="Request latency, first send to answer or giving up", xlabel="loss p in each direction (%)",
-                ylabel="latency (ms, log scale)", yscale="log")
+                ylabel="latency (ms, log scale)", yscale="log", ylim=(0.1, 6000))  # room for the legend below 1 ms
     for axes, corner, columns in ((attempts, "lower right", 1), (give_up, "upper left", 1), (latency, "lower right", 2)):
         _grid(axes)
         axes.legend(fontsize="small", loc=corner, ncols=columns)

@@ -136,6 +136,10 @@ def ensure_node(client: docker.DockerClient, progress: Progress = _quiet, force:
         progress(f"node image: {NODE_IMAGE} is current")
         return wanted
     progress("node image: building")
+    try:
+        previous: Optional[str] = client.images.get(NODE_IMAGE).id
+    except docker.errors.ImageNotFound:
+        previous = None
     context = io.BytesIO()
     with tarfile.open(fileobj=context, mode="w") as tar:
         for name, path in files:
@@ -155,8 +159,19 @@ def ensure_node(client: docker.DockerClient, progress: Progress = _quiet, force:
     except docker.errors.BuildError as err:
         log = "".join(str(chunk.get("stream", "")) for chunk in err.build_log)
         raise RuntimeError(f"building {NODE_IMAGE} failed: {err.msg}\n{log[-2000:]}") from None
+    if previous is not None:
+        _remove_replaced(client, previous)
     progress(f"node image: built ({wanted})")
     return wanted
+
+
+def _remove_replaced(client: docker.DockerClient, image_id: str) -> None:
+    """Remove the node image a rebuild replaced, unless a container still uses it."""
+    try:
+        client.images.remove(image_id)
+    except docker.errors.APIError as err:
+        if err.status_code != 409:  # 409: a container still runs it; it goes with a later rebuild
+            raise
 
 
 def ensure_images(client: docker.DockerClient, progress: Progress = _quiet, force: bool = False) -> None:

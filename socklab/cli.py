@@ -52,6 +52,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     output = Output(quiet=getattr(args, "quiet", False), as_json=getattr(args, "json", False))
     signal.signal(signal.SIGTERM, _terminate)
+    # A shell starts background jobs with SIGINT ignored, and Python then
+    # keeps it ignored: install Ctrl-C's handler ourselves so an interrupted
+    # command always cleans up, however it was started.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return int(args.func(args, output) or 0)
     except BadInput as err:

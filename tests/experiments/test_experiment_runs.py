@@ -66,8 +66,8 @@ def test_udp_backoff_same_seed_same_rows_other_seed_other_rows(tmp_path: Path) -
 
 def test_an_interrupted_run_resumes_to_the_rows_of_an_uninterrupted_one(tmp_path: Path) -> None:
     experiment, whole, broken = str(HERE / "udp-backoff-slow.yaml"), tmp_path / "whole", tmp_path / "broken"
-    script = f"from pathlib import Path; from socklab.experiments import run_command; run_command({experiment!r}, Path({str(broken)!r}), None)"
-    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    command = [sys.executable, "-m", "socklab.cli", "experiment", "run", experiment, "--out", str(broken), "-q"]
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     while not ((broken / "results.csv").is_file() and len(rows(broken)) >= 20) and time.monotonic() < deadline and child.poll() is None:
         time.sleep(0.02)

@@ -68,13 +68,17 @@ def test_an_interrupted_run_resumes_to_the_rows_of_an_uninterrupted_one(tmp_path
     experiment, whole, broken = str(HERE / "udp-backoff-slow.yaml"), tmp_path / "whole", tmp_path / "broken"
     command = [sys.executable, "-m", "socklab.cli", "experiment", "run", experiment, "--out", str(broken), "-q"]
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 60
-    while not ((broken / "results.csv").is_file() and len(rows(broken)) >= 20) and time.monotonic() < deadline and child.poll() is None:
-        time.sleep(0.02)
-    child.send_signal(signal.SIGINT)  # what Ctrl-C does: mid-way through the slow second point
-    assert child.wait(timeout=60) != 0, child.communicate()[1][-2000:]
-    assert len(rows(broken)) == 20, "the interruption should land in the second point"
-    assert metadata(broken)["runs"][-1]["status"] == "interrupted"
+    try:
+        deadline = time.monotonic() + 60
+        while not ((broken / "results.csv").is_file() and len(rows(broken)) >= 20) and time.monotonic() < deadline and child.poll() is None:
+            time.sleep(0.02)
+        child.send_signal(signal.SIGINT)  # what Ctrl-C does: mid-way through the slow second point
+        assert child.wait(timeout=60) != 0, child.communicate()[1][-2000:]
+        assert len(rows(broken)) == 20, "the interruption should land in the second point"
+        assert metadata(broken)["runs"][-1]["status"] == "interrupted"
+    finally:
+        child.kill()  # a failed check must not leave the run going
+        child.wait(timeout=30)
     assert_lab_gone(broken)
 
     assert run_command(experiment, broken, None) == 0

@@ -125,10 +125,25 @@ def test_a_killed_run_is_found_stale_and_removed(backend: DockerBackend) -> None
     assert leftovers(backend, instance) == (0, 0)
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
-def test_interrupted_up_leaves_nothing(backend: DockerBackend, sig: signal.Signals) -> None:
-    instance = unique(f"interrupted-{sig.value}")
-    process = subprocess.Popen([sys.executable, "-m", "socklab.cli", "up", "lecture", "--instance", instance, "-q"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+def _ignore_sigint() -> None:
+    """What a shell does to a job it starts in the background."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize(
+    "sig, background",
+    [(signal.SIGINT, False), (signal.SIGINT, True), (signal.SIGTERM, False)],
+    ids=["ctrl-c", "ctrl-c-started-in-background", "sigterm"],
+)
+def test_interrupted_up_leaves_nothing(backend: DockerBackend, sig: signal.Signals, background: bool) -> None:
+    instance = unique(f"interrupted-{sig.value}{'b' if background else ''}")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "socklab.cli", "up", "lecture", "--instance", instance, "-q"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_ignore_sigint if background else None,
+    )
     try:
         deadline = time.monotonic() + 30
         while not backend.containers({L.LAB: instance}) and time.monotonic() < deadline:

@@ -29,7 +29,7 @@ from ..errors import NodeNotReady, SocklabError
 from ..lab import Options, RunningLab, up
 from ..model import Ready
 from ..readiness import wait_ready
-from .assignment import Assignment
+from .assignment import Assignment, CheckSpec
 from .build import BUILD_TIMEOUT, BuildFailed, build, remove
 from .checks import CHECKS, Context, Target
 from .results import BUILD_FAILED, GRADED, GRADER_ERROR, NOT_READY, NOT_STARTED, TIMED_OUT, SubmissionResult, TestResult
@@ -62,12 +62,25 @@ def run_checks(
             results.append(TestResult.not_run(spec, f"the submission ran past its {assignment.timeout:g} s"))
             continue
         started = time.monotonic()
-        note = ""
         try:
             note = prepare()
-            passed, output = CHECKS[spec.run](running, Context(running, target, spec.timeout, memo), **spec.params)
         except CHECK_FAILURES as err:
-            passed, output = False, f"the check could not finish: {err}"
+            note, passed, output = "", False, f"the check could not finish: {err}"
+        else:
+            passed, output = _attempt(spec, running, target, memo)
+            if not passed and not expired():
+                # A server still dying from an earlier check's client can fail
+                # this one by timing alone: if it had stopped, it is started
+                # again and the check runs once more. A crash this check
+                # causes happens again and still fails it.
+                try:
+                    restarted = prepare()
+                except CHECK_FAILURES:
+                    restarted = ""
+                if restarted:
+                    started = time.monotonic()
+                    note = restarted
+                    passed, output = _attempt(spec, running, target, memo)
         if not passed and expired():  # the watchdog took the lab down under it
             results.append(TestResult.not_run(spec, f"the submission ran past its {assignment.timeout:g} s"))
             continue
@@ -79,6 +92,14 @@ def run_checks(
             output = f"{output}\n\n{spec.feedback}"
         results.append(TestResult(spec.name, spec.points if passed else 0.0, spec.points, passed, output, spec.visibility))
     return results
+
+
+def _attempt(spec: CheckSpec, running: RunningLab, target: Target, memo: dict) -> tuple[bool, str]:
+    """One run of a check: (passed, output); misbehaviour fails it."""
+    try:
+        return CHECKS[spec.run](running, Context(running, target, spec.timeout, memo), **spec.params)
+    except CHECK_FAILURES as err:
+        return False, f"the check could not finish: {err}"
 
 
 def target(assignment: Assignment, command: tuple[str, ...] = ()) -> Target:

@@ -39,8 +39,3 @@ def translate(address: Optional[IPAddress], declared: Optional[IPNetwork], actua
         return address
     offset = int(address) - int(declared.network_address)
     return ipaddress.ip_address(int(actual.network_address) + offset)
-
-
-def gateway(subnet: IPNetwork) -> IPAddress:
-    """Docker's convention: the first host address is the bridge's."""
-    return next(subnet.hosts())

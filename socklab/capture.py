@@ -11,7 +11,6 @@ import io
 import tarfile
 import time
 import uuid
-from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 from . import labels as L
@@ -80,10 +79,6 @@ class Capture:
             self.helper = None
         self.packets = read_pcap(self.pcap)
         return self.packets
-
-    def save(self, path: Path) -> Path:
-        path.write_bytes(self.pcap)
-        return path
 
     def __enter__(self) -> "Capture":
         return self.start()

@@ -177,13 +177,3 @@ def _remove_replaced(client: docker.DockerClient, image_id: str) -> None:
 def ensure_images(client: docker.DockerClient, progress: Progress = _quiet, force: bool = False) -> None:
     ensure_base(client, progress, force)
     ensure_node(client, progress, force)
-
-
-def image_sizes(client: docker.DockerClient) -> dict[str, int]:
-    sizes = {}
-    for name in (BASE_IMAGE, NODE_IMAGE):
-        try:
-            sizes[name] = client.images.get(name).attrs["Size"]
-        except docker.errors.ImageNotFound:
-            continue
-    return sizes

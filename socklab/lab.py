@@ -228,10 +228,6 @@ class RunningLab:
         helpers = [c for c in found if c.labels.get(L.ROLE) != "node"]
         return cls(backend, instance, lab, nodes, helpers)
 
-    @property
-    def name(self) -> str:
-        return self.instance
-
     def container(self, node: str) -> Container:
         try:
             return self.containers[node]

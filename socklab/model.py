@@ -95,9 +95,6 @@ class Impairment:
     def updated(self, **changes: object) -> "Impairment":
         return replace(self, **changes)
 
-    def is_clean(self) -> bool:
-        return self == Impairment(loss_model=self.loss_model) and self.loss_model == "bernoulli"
-
     def describe(self) -> str:
         """A short human summary such as 'loss 10% delay 50ms'."""
         parts = []
@@ -146,6 +143,3 @@ class Lab:
     links: dict[str, Link] = field(default_factory=dict)
     description: str = ""
     sheet: Optional[str] = None
-
-    def node_networks(self, node: str) -> list[Network]:
-        return [self.networks[a.network] for a in self.nodes[node].networks]

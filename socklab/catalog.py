@@ -6,11 +6,16 @@ and which role it plays; a lab file may still override any of it.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from .model import Ready
 
-NODE_IMAGE = "socklab/node"
+PUBLISHED_NODE_IMAGE = "socklab/node"
+# The image every node and link helper runs. SOCKLAB_NODE_IMAGE gives it
+# another name, so that two checkouts with different services/ can share
+# one Docker engine without rebuilding each other's image.
+NODE_IMAGE = os.environ.get("SOCKLAB_NODE_IMAGE", PUBLISHED_NODE_IMAGE)
 
 
 @dataclass(frozen=True)

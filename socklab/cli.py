@@ -20,6 +20,7 @@ import pytest
 from . import __version__
 from . import labels as L
 from .capture import CAPTURE_CAPS
+from .catalog import NODE_IMAGE
 from .console import Output
 from .docker_backend import DockerBackend
 from .errors import BadInput, SocklabError
@@ -344,7 +345,7 @@ def cmd_capture(args: argparse.Namespace, output: Output) -> int:
     helper = [
         "docker", "run", "--rm", "-i", f"--network=container:{node.id}", "--cap-drop=ALL", *(f"--cap-add={cap}" for cap in CAPTURE_CAPS),
         "--label", f"{L.PROJECT}=1", "--label", f"{L.LAB}={running.instance}", "--label", f"{L.ROLE}=capture",
-        "--label", f"{L.RUN}={node.labels.get(L.RUN, '')}", "socklab/node", *dump,
+        "--label", f"{L.RUN}={node.labels.get(L.RUN, '')}", NODE_IMAGE, *dump,
     ]
     output.progress(f"capturing on {args.node} ({shlex.join(dump[1:])}); Ctrl-C to stop")
     if not args.write:

@@ -25,7 +25,8 @@ from . import labels as L
 from .docker_backend import NODE_MEMORY, NODE_PIDS
 from .lab import container_name, network_name
 from .labfile import labs_dir, load_lab
-from .links import DAEMON, HELPER_IMAGE, SERVICES_DIR, Endpoint, daemon_config
+from .catalog import NODE_IMAGE, PUBLISHED_NODE_IMAGE
+from .links import DAEMON, SERVICES_DIR, Endpoint, daemon_config
 from .model import Lab, Link, Node
 
 COMPOSE = "org.socklab.compose"
@@ -128,7 +129,7 @@ def _node_service(lab: Lab, node: Node) -> dict[str, Any]:
     service: dict[str, Any] = {
         "container_name": container_name(lab.name, node.name),
         "hostname": node.name,
-        "image": node.image,
+        "image": PUBLISHED_NODE_IMAGE if node.image == NODE_IMAGE else node.image,
         "command": list(node.command),
         "environment": dict(sorted(dict(node.environment, NODE_NAME=node.name, LAB=lab.name).items())),
         "networks": networks,
@@ -149,7 +150,7 @@ def _routes_service(lab: Lab, node: Node) -> dict[str, Any]:
     routes = [f"{route.to} via {route.via}" for route in node.routes]
     service: dict[str, Any] = {
         "container_name": container_name(lab.name, node.name) + "-routes",
-        "image": HELPER_IMAGE,
+        "image": PUBLISHED_NODE_IMAGE,
         "command": ["sh", "-ec", ROUTES_SCRIPT, "routes", *routes],
         "network_mode": f"service:{node.name}",
         "depends_on": [node.name],
@@ -170,7 +171,7 @@ def _link_service(lab: Lab, link: Link) -> tuple[dict[str, Any], list[str]]:
     depends = [link.a] if link.b_is_network else [link.a, link.b]
     service: dict[str, Any] = {
         "container_name": f"{container_name(lab.name, link.a)}-link-{link.name}",
-        "image": HELPER_IMAGE,
+        "image": PUBLISHED_NODE_IMAGE,
         "command": list(DAEMON),
         "working_dir": SERVICES_DIR,
         "environment": {"SOCKLAB_LINK": json.dumps(config, sort_keys=True)},

@@ -22,11 +22,11 @@ from typing import Callable, Optional
 import docker
 import docker.errors
 
+from .catalog import NODE_IMAGE
 from .labels import CONTENT, IMAGE_ROLE, PROJECT
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE_IMAGE = "socklab/base"
-NODE_IMAGE = "socklab/node"
 MIRROR = os.environ.get("SOCKLAB_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 TRIM = ("var/cache/apt/archives", "var/lib/apt/lists", "usr/share/doc", "usr/share/man", "usr/share/info", "usr/share/locale")
 

@@ -20,6 +20,7 @@ from docker.models.containers import Container
 
 from . import addressing
 from . import labels as L
+from .catalog import NODE_IMAGE
 from .docker_backend import DockerBackend, ExecResult, Sandbox, container_addresses
 from .capture import Capture
 from .errors import LabNotRunning, SocklabError
@@ -185,7 +186,7 @@ def _apply_routes(backend: DockerBackend, container_id: str, node: Node, lab: La
         routes.append(f"{to} via {via}")
     helper = backend.create_container(
         f"{backend.api.inspect_container(container_id)['Name'].lstrip('/')}-routes",
-        "socklab/node",
+        NODE_IMAGE,
         ["sh", "-ec", 'for route; do ip route replace $route; done', "routes", *routes],
         dict(base_labels, **{L.NODE: node.name, L.ROLE: "route"}),
         network_mode=f"container:{container_id}",

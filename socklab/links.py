@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 
 from . import labels as L
 from . import netem
+from .catalog import NODE_IMAGE
 from .docker_backend import DockerBackend
 from .errors import BadInput, SocklabError
 from .model import Link, Ready
@@ -28,7 +29,7 @@ Progress = Callable[[str], None]
 DAEMON = ["python3", "-m", "impair.daemon"]
 CTL = ["python3", "-m", "impair.ctl"]
 SERVICES_DIR = "/opt/socklab/services"
-HELPER_IMAGE = "socklab/node"
+HELPER_IMAGE = NODE_IMAGE
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Iterable, Optional
 
+from .errors import SocklabError
 from .model import IPAddress, IPNetwork
 
 POOL4 = ipaddress.IPv4Network("10.128.0.0/9")
@@ -30,7 +31,7 @@ def choose(preferred: Optional[IPNetwork], used: Iterable[IPNetwork], version: i
             if free == skip:
                 return candidate
             free += 1
-    raise RuntimeError(f"no free /{prefix} left in {pool}")
+    raise SocklabError(f"no free /{prefix} left in {pool}: take labs down (socklab status lists them)")
 
 
 def translate(address: Optional[IPAddress], declared: Optional[IPNetwork], actual: Optional[IPNetwork]) -> Optional[IPAddress]:

@@ -23,6 +23,7 @@ import docker
 import docker.errors
 
 from .catalog import NODE_IMAGE
+from .errors import BadInput, SocklabError
 from .labels import CONTENT, IMAGE_ROLE, PROJECT
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,7 +79,7 @@ def ensure_base(client: docker.DockerClient, progress: Progress = _quiet, force:
         try:
             image = client.images.get(external)
         except docker.errors.ImageNotFound:
-            raise RuntimeError(f"SOCKLAB_BASE_IMAGE={external} is not a local image") from None
+            raise BadInput(f"SOCKLAB_BASE_IMAGE={external} is not a local image") from None
         image.tag(BASE_IMAGE)
         progress(f"base image: using {external} ({image.short_id})")
         return image.id
@@ -88,7 +89,7 @@ def ensure_base(client: docker.DockerClient, progress: Progress = _quiet, force:
         progress(f"base image: {BASE_IMAGE} is current")
         return wanted
     if shutil.which("debootstrap") is None:
-        raise RuntimeError("debootstrap is missing: apt-get install debootstrap (or set SOCKLAB_BASE_IMAGE)")
+        raise SocklabError("debootstrap is missing: apt-get install debootstrap (or set SOCKLAB_BASE_IMAGE)")
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="socklab-rootfs-") as tmp:
         rootfs = Path(tmp) / "rootfs"
@@ -100,7 +101,7 @@ def ensure_base(client: docker.DockerClient, progress: Progress = _quiet, force:
         )
         if result.returncode != 0:
             tail = "\n".join((result.stdout + result.stderr).splitlines()[-5:])
-            raise RuntimeError(f"debootstrap failed:\n{tail}")
+            raise SocklabError(f"debootstrap failed:\n{tail}")
         for part in TRIM:
             target = rootfs / part
             if target.is_dir():
@@ -158,7 +159,7 @@ def ensure_node(client: docker.DockerClient, progress: Progress = _quiet, force:
         )
     except docker.errors.BuildError as err:
         log = "".join(str(chunk.get("stream", "")) for chunk in err.build_log)
-        raise RuntimeError(f"building {NODE_IMAGE} failed: {err.msg}\n{log[-2000:]}") from None
+        raise SocklabError(f"building {NODE_IMAGE} failed: {err.msg}\n{log[-2000:]}") from None
     if previous is not None:
         _remove_replaced(client, previous)
     progress(f"node image: built ({wanted})")

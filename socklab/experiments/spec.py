@@ -22,7 +22,7 @@ import yaml
 
 from ..errors import BadInput, LabFileError
 from ..impairment import IMPAIRMENT_KEYS, impairment_changes, parse_ms, parse_percent, parse_rate
-from ..labfile import Reader, compose_yaml, find_lab, labs_dir, load_lab
+from ..labfile import Reader, compose_yaml, find_lab, labs_dir, load_lab, read_text
 from ..model import Lab
 from .kinds import KINDS, Kind
 
@@ -132,17 +132,18 @@ def _top_level(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Located]:
     """The top-level keys of a file, those of the file it extends first."""
     if path.resolve() in seen:
         raise LabFileError(path, None, f"'extends' goes round in a circle: {' -> '.join(p.name for p in seen)}")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise LabFileError(path, None, f"cannot read: {err}") from None
     reader = Reader(path)
-    root = compose_yaml(text, path)
+    root = compose_yaml(read_text(path), path)
     fields = {key: (reader, key_node, value) for key, (key_node, value) in reader.mapping(root, "the experiment", TOP_KEYS).items()}
     if "extends" not in fields:
         return fields
     _, _, value = fields.pop("extends")
-    base = find_experiment(reader.scalar(value, "extends"))
+    try:
+        base = find_experiment(reader.scalar(value, "extends"))
+    except LabFileError:
+        raise
+    except BadInput as err:
+        raise reader.fail(value, f"extends: {err}") from None
     return {**_top_level(base, (*seen, path.resolve())), **fields}
 
 
@@ -168,6 +169,8 @@ def load_experiment(name_or_path: str | Path, seed: Optional[int] = None) -> Exp
     if seed is None:
         reader, _, value = need("seed")
         seed = reader.integer(value, "seed")
+        if not 0 <= seed < 2**64:
+            raise reader.fail(value, f"seed must be a whole number in 0..2**64-1, not {seed}")
     if not 0 <= seed < 2**64:
         raise BadInput(f"seed must be a whole number in 0..2**64-1, not {seed}")
     reader, _, value = need("trials")
@@ -292,8 +295,8 @@ def _measure(reader: Reader, key_node: yaml.Node, node: yaml.Node, lab: Lab) -> 
     node_name = reader.scalar(fields["node"][1], "measure node")
     if node_name not in lab.nodes:
         raise reader.fail(fields["node"][1], f"lab {lab.name!r} has no node {node_name!r} (nodes: {', '.join(lab.nodes)})")
-    parallel = reader.integer(fields["parallel"][1], "measure parallel") if "parallel" in fields else 1
-    first_port = reader.integer(fields["first-port"][1], "measure first-port") if "first-port" in fields else 20000
+    parallel = reader.optional(fields, "parallel", reader.integer, "measure parallel", 1)
+    first_port = reader.optional(fields, "first-port", reader.integer, "measure first-port", 20000)
     if parallel < 1:
         raise reader.fail(fields["parallel"][1], "measure parallel must be at least 1")
     if not 1024 <= first_port < EPHEMERAL_PORTS:

@@ -213,8 +213,11 @@ def _params(reader: Reader, node: yaml.Node, run: str, what: str) -> dict[str, A
     signature = inspect.signature(CHECKS[run])
     accepted = {name: p.default for name, p in signature.parameters.items() if name not in ("lab", "ctx")}
     result = {}
-    for key, (key_node, value_node) in reader.mapping(node, f"{what} with", set(accepted)).items():
-        value = yaml.SafeLoader("").construct_document(value_node)
+    for key, (_, value_node) in reader.mapping(node, f"{what} with", set(accepted)).items():
+        try:
+            value = yaml.SafeLoader("").construct_document(value_node)
+        except (yaml.YAMLError, ValueError, TypeError) as err:  # an impossible date, a bad !!tag...
+            raise reader.fail(value_node, f"{what}: {key}: {str(err).splitlines()[0]}") from None
         default = accepted[key]
         if isinstance(default, bool) and not isinstance(value, bool):
             raise reader.fail(value_node, f"{what}: {key} must be true or false")

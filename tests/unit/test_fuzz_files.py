@@ -25,7 +25,8 @@ from socklab.labfile import labs_dir, load_lab
 SEED = 15
 CASES = 400
 CONTROL = ["\x00", "\x01", "\x07", "\x08", "\x0b", "\x0c", "\x1b", "\x7f", "\x85", "\ufffe", "\ud800"]
-SWAPS = ["[1, 2]", "{a: 1}", "42", "-1", "0", "3.5", "true", "~", "''", "99999999999999999999999", "x" * 200, "[]", "{}", "'10%'", "-"]
+SWAPS = ["[1, 2]", "{a: 1}", "42", "-1", "0", "3.5", "true", "~", "''", "99999999999999999999999", "x" * 200, "[]", "{}", "'10%'", "-",
+         "2020-13-45", "!!int x", "!!binary '@'", "*nowhere", "&a [*a]", "!!python/object:os.system x", ".nan", "0x1F", "1e400"]
 LOADERS: dict[str, Callable[[Path], object]] = {"lab": load_lab, "assignment": load_assignment, "experiment": load_experiment}
 LOCATED = re.compile(r"^\S+\.ya?ml:\d+: \S")
 
@@ -40,7 +41,7 @@ def shipped(root: Path) -> list[tuple[str, Path]]:
 def mutate(data: bytes, rng: random.Random) -> tuple[str, bytes]:
     """One random damage to a file, and what it was."""
     lines = data.splitlines(keepends=True)
-    kind = rng.choice(["flip", "delete", "control", "duplicate", "truncate", "swap", "drop-line"])
+    kind = rng.choice(["flip", "delete", "control", "duplicate", "truncate", "swap", "swap-inner", "drop-line"])
     at = rng.randrange(len(data))
     if kind == "flip":
         return f"byte {at} flipped", data[:at] + bytes([data[at] ^ (1 << rng.randrange(8))]) + data[at + 1:]
@@ -57,6 +58,10 @@ def mutate(data: bytes, rng: random.Random) -> tuple[str, bytes]:
         return f"line {line + 1} deleted", b"".join(lines[:line] + lines[line + 1:])
     if kind == "truncate":
         return f"truncated after line {line}", b"".join(lines[:line])
+    inner = list(re.finditer(rb"[{,] *[\w-]+: ([^,{}\[\]\n]+)", data))
+    if kind == "swap-inner" and inner:  # a value inside a {flow: mapping}
+        match, swap = rng.choice(inner), rng.choice(SWAPS)
+        return f"inline value at {match.start(1)} swapped for {swap[:20]!r}", data[: match.start(1)] + swap.encode() + data[match.end(1):]
     valued = [i for i, text in enumerate(lines) if re.match(rb"^\s*(- )?[\w-]+: \S", text)]
     line = rng.choice(valued)
     swap = rng.choice(SWAPS)

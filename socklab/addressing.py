@@ -9,7 +9,7 @@ part, so two instances of a lab can run side by side.
 from __future__ import annotations
 
 import ipaddress
-from typing import Iterable, Optional
+from typing import Iterable, Optional, overload
 
 from .errors import SocklabError
 from .model import IPAddress, IPNetwork
@@ -32,6 +32,14 @@ def choose(preferred: Optional[IPNetwork], used: Iterable[IPNetwork], version: i
                 return candidate
             free += 1
     raise SocklabError(f"no free /{prefix} left in {pool}: take labs down (socklab status lists them)")
+
+
+@overload
+def translate(address: IPAddress, declared: Optional[IPNetwork], actual: Optional[IPNetwork]) -> IPAddress: ...
+@overload
+def translate(address: None, declared: Optional[IPNetwork], actual: Optional[IPNetwork]) -> None: ...
+@overload
+def translate(address: Optional[IPAddress], declared: Optional[IPNetwork], actual: Optional[IPNetwork]) -> Optional[IPAddress]: ...
 
 
 def translate(address: Optional[IPAddress], declared: Optional[IPNetwork], actual: Optional[IPNetwork]) -> Optional[IPAddress]:

@@ -37,7 +37,7 @@ class Capture:
         filter: str = "",
         iface: str = "any",
         count: Optional[int] = None,
-        sink: Optional[Callable[[bytes], None]] = None,
+        sink: Optional[Callable[[bytes], object]] = None,
         text: bool = False,
     ) -> None:
         self.running = running

@@ -246,8 +246,8 @@ def cmd_status(args: argparse.Namespace, output: Output) -> int:
         if args.json:
             output.data([vars(s) for s in statuses])
             return 0
-        rows = [(s.name, s.role, s.state, " ".join(f"{net}: {' '.join(a for a in pair if a)}" for net, pair in s.addresses.items()), s.ports or "-") for s in statuses]
-        output.table(f"lab {wanted}", ["node", "role", "state", "addresses", "ports"], rows)
+        nodes = [(s.name, s.role, s.state, " ".join(f"{net}: {' '.join(a for a in pair if a)}" for net, pair in s.addresses.items()), s.ports or "-") for s in statuses]
+        output.table(f"lab {wanted}", ["node", "role", "state", "addresses", "ports"], nodes)
         for link in running.lab.links.values():
             info = running.link(link.name).show()
             output.print(f"link {link.name}: backend {info['backend']}, daemon {info['daemon']}")

@@ -12,7 +12,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable, Optional, Sequence, Union
+from typing import Callable, Iterable, Optional, Sequence, Union
 
 import docker
 import docker.errors
@@ -163,7 +163,7 @@ class DockerBackend:
         suffix: Optional[str] = None,
         labels: Optional[dict[str, str]] = None,
         environment: Optional[dict[str, str]] = None,
-        stdout: Optional[Callable[[bytes], None]] = None,
+        stdout: Optional[Callable[[bytes], object]] = None,
     ) -> "Helper":
         """Start a helper in a node's network namespace, with only the named capabilities.
 
@@ -340,8 +340,8 @@ class Helper:
         self.backend.remove_container(self.id)
 
 
-def _pump(stream: object, sink: Callable[[bytes], None]) -> None:
-    for chunk in stream:  # type: ignore[attr-defined]
+def _pump(stream: Iterable[bytes], sink: Callable[[bytes], object]) -> None:
+    for chunk in stream:
         sink(chunk)
 
 

@@ -60,7 +60,7 @@ def _node_label(lab: Lab, node: Node) -> str:
     what = [node.service or node.image, node.role]
     spec = SERVICES.get(node.service or "")
     if spec is not None and spec.port is not None:
-        what.append(f"{spec.protocol.upper()} {spec.port}")
+        what.append(f"{(spec.protocol or '').upper()} {spec.port}")
     what = [w for w in dict.fromkeys(what) if w != node.name]
     lines = [f'<font point-size="15"><b>{html.escape(node.name)}</b></font>']
     if what:

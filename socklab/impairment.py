@@ -7,7 +7,7 @@ exactly the same spellings.
 from __future__ import annotations
 
 import re
-from typing import Union
+from typing import Any, Mapping, Union
 
 from .errors import UnknownKey
 from .model import LOSS_MODELS, Impairment
@@ -48,14 +48,14 @@ def parse_rate(value: Value) -> str:
     return text
 
 
-def impairment_changes(values: dict[str, Value | dict]) -> dict[str, object]:
+def impairment_changes(values: Mapping[str, Any]) -> dict[str, Any]:
     """Turn ``{'loss': '10%', 'delay': '50ms'}`` into Impairment field changes.
 
     ``loss`` may also be a mapping for Gilbert-Elliott bursts:
     ``{model: gilbert-elliott, p: 1%, r: 25%, h: 100%, k: 0%}``.
     Raises UnknownKey for an unknown name and ValueError for a bad value.
     """
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}
     for key, value in values.items():
         if key == "loss" and isinstance(value, dict):
             changes.update(_loss_model(value))

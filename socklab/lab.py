@@ -42,8 +42,9 @@ class Options:
     sandboxes: Optional[dict[str, Sandbox]] = None  # per node, for untrusted code
 
 
-def up(lab: Lab, backend: DockerBackend, options: Options = Options(), progress: Progress = _quiet) -> "RunningLab":
+def up(lab: Lab, backend: DockerBackend, options: Optional[Options] = None, progress: Progress = _quiet) -> "RunningLab":
     """Bring a lab up and return it running and ready, or leave nothing behind."""
+    options = options or Options()
     instance = options.instance or lab.name
     if backend.containers({L.LAB: instance}) or backend.networks({L.LAB: instance}):
         raise SocklabError(f"lab instance {instance!r} is already up (socklab down {instance}, or pick another --instance)")

@@ -12,7 +12,7 @@ import os
 import re
 import shlex
 from pathlib import Path
-from typing import Callable, TypeVar, Union
+from typing import Callable, Optional, TypeVar, Union
 
 import yaml
 
@@ -243,7 +243,7 @@ def _node(reader: Reader, name: str, key_node: yaml.Node, value: yaml.Node, netw
             raise reader.fail(fields["service"][1], f"{what}: unknown service {service!r} (known: {', '.join(sorted(SERVICES))})")
     elif "image" not in fields:
         raise reader.fail(key_node, f"{what} needs a 'service' or an 'image'")
-    spec = SERVICES.get(service or "client")
+    spec = SERVICES[service or "client"]
     image = reader.optional(fields, "image", reader.scalar, f"{what} image", NODE_IMAGE)
     command = reader.optional(fields, "command", reader.command, f"{what} command", spec.command)
     ready = reader.optional(fields, "ready", lambda value, _: _ready(reader, value, what), f"{what} ready", spec.ready if service else Ready("none"))
@@ -272,6 +272,7 @@ def _node(reader: Reader, name: str, key_node: yaml.Node, value: yaml.Node, netw
 
 
 def _attachments(reader: Reader, node: yaml.Node, what: str, networks: dict[str, Network], taken: dict) -> tuple[Attachment, ...]:
+    items: list[tuple[yaml.Node, Optional[yaml.Node]]]
     if isinstance(node, yaml.SequenceNode):
         items = [(item, None) for item in node.value]
     else:
@@ -322,7 +323,8 @@ def _route(reader: Reader, node: yaml.Node, what: str, networks: dict[str, Netwo
     via = reader.convert(fields["via"][1], f"{what} route 'via'", ipaddress.ip_address)
     reachable = [networks[a.network] for a in attachments]
     subnets = [n.subnet if via.version == 4 else n.subnet6 for n in reachable]
-    if all(s is not None for s in subnets) and not any(via in s for s in subnets):
+    known = [s for s in subnets if s is not None]
+    if len(known) == len(subnets) and not any(via in s for s in known):
         raise reader.fail(fields["via"][1], f"{what} route via {via} is not on any of its networks")
     return Route(to, via)
 

@@ -115,7 +115,7 @@ def instance_name(assignment: Assignment, submission: Submission) -> str:
 class Watchdog:
     """Calls ``expire`` once ``seconds`` have passed, unless cancelled first."""
 
-    def __init__(self, seconds: float, expire: Callable[[], None]) -> None:
+    def __init__(self, seconds: float, expire: Callable[[], object]) -> None:
         self.expired = threading.Event()
 
         def fire() -> None:

@@ -16,7 +16,7 @@ import pytest
 from socklab import labels as L
 from socklab.catalog import NODE_IMAGE
 from socklab.docker_backend import DockerBackend
-from socklab.errors import NodeNotReady
+from socklab.errors import LabNotRunning, NodeNotReady
 from socklab.lab import Options, RunningLab, instances, remove_stale, up
 from socklab.labfile import load_lab
 
@@ -156,5 +156,5 @@ def test_interrupted_up_leaves_nothing(backend: DockerBackend, sig: signal.Signa
     finally:
         process.kill()
         backend.remove({L.LAB: instance})
-    with pytest.raises(Exception):
+    with pytest.raises(LabNotRunning):
         RunningLab.attach(backend, instance)

@@ -222,13 +222,6 @@ class DockerBackend:
         finally:
             helper.remove()
 
-    def remove_container(self, container_id: str) -> None:
-        """Remove one container, running or not; gone already is fine."""
-        self._remove_container(container_id)
-
-    def name(self, container_id: str) -> str:
-        return self.api.inspect_container(container_id)["Name"].lstrip("/")
-
     def containers(self, filters: dict[str, str] | None = None, all_: bool = True) -> list[Container]:
         label_filters = [f"{L.PROJECT}=1"] + [f"{k}={v}" for k, v in (filters or {}).items()]
         return self.client.containers.list(all=all_, filters={"label": label_filters}, ignore_removed=True)
@@ -241,13 +234,14 @@ class DockerBackend:
         """Remove every container, then every network, matching the labels."""
         containers = self.containers(filters)
         with ThreadPoolExecutor(max_workers=16) as pool:
-            list(pool.map(self._remove_container, [c.id for c in containers]))
+            list(pool.map(self.remove_container, [c.id for c in containers]))
         networks = self.networks(filters)
         with ThreadPoolExecutor(max_workers=8) as pool:
             list(pool.map(self._remove_network, [n.id for n in networks]))
         return len(containers), len(networks)
 
-    def _remove_container(self, container_id: str) -> None:
+    def remove_container(self, container_id: str) -> None:
+        """Remove one container, running or not; gone already is fine."""
         try:
             self.api.remove_container(container_id, force=True, v=True)
         except docker.errors.NotFound:

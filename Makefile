@@ -34,6 +34,12 @@ test: images
 unit: setup
 	$(BIN)/python -m pytest -q tests/unit
 
+# ruff (pyflakes, pycodestyle, import order, bugbear) on the tree, mypy on socklab;
+# both configured in pyproject.toml.
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/mypy socklab
+
 benchmarks: images
 	$(BIN)/python benchmarks/lab_up.py
 	$(BIN)/python benchmarks/link_fidelity.py

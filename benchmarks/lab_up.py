@@ -18,6 +18,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from socklab.catalog import NODE_IMAGE
 from socklab.docker_backend import DockerBackend
 from socklab.images import ensure_images
 from socklab.lab import Options, up
@@ -37,7 +38,7 @@ def plain_round() -> tuple[float, float]:
     started = time.monotonic()
     docker("network", "create", "--internal", "--label", "org.socklab=1", network)
     with ThreadPoolExecutor(max_workers=10) as pool:
-        list(pool.map(lambda name: docker("run", "-d", "--init", "--label", "org.socklab=1", "--network", network, "--name", name, "socklab/node", "udp-server"), names))
+        list(pool.map(lambda name: docker("run", "-d", "--init", "--label", "org.socklab=1", "--network", network, "--name", name, NODE_IMAGE, "udp-server"), names))
     up_time = time.monotonic() - started
     started = time.monotonic()
     docker("rm", "-f", *names)

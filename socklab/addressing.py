@@ -9,8 +9,9 @@ part, so two instances of a lab can run side by side.
 from __future__ import annotations
 
 import ipaddress
-from typing import Iterable, Optional
+from typing import Iterable, Optional, overload
 
+from .errors import SocklabError
 from .model import IPAddress, IPNetwork
 
 POOL4 = ipaddress.IPv4Network("10.128.0.0/9")
@@ -30,7 +31,15 @@ def choose(preferred: Optional[IPNetwork], used: Iterable[IPNetwork], version: i
             if free == skip:
                 return candidate
             free += 1
-    raise RuntimeError(f"no free /{prefix} left in {pool}")
+    raise SocklabError(f"no free /{prefix} left in {pool}: take labs down (socklab status lists them)")
+
+
+@overload
+def translate(address: IPAddress, declared: Optional[IPNetwork], actual: Optional[IPNetwork]) -> IPAddress: ...
+@overload
+def translate(address: None, declared: Optional[IPNetwork], actual: Optional[IPNetwork]) -> None: ...
+@overload
+def translate(address: Optional[IPAddress], declared: Optional[IPNetwork], actual: Optional[IPNetwork]) -> Optional[IPAddress]: ...
 
 
 def translate(address: Optional[IPAddress], declared: Optional[IPNetwork], actual: Optional[IPNetwork]) -> Optional[IPAddress]:

@@ -2,37 +2,29 @@
 
 Exit status: 0 success, 1 a check or test failed, 2 bad input (one line
 naming the file, line and problem; nothing started).
+
+Each command imports what it uses when it runs, so that ``--version``,
+``validate`` or ``status`` do not wait for matplotlib, pytest or the
+experiments (benchmarks/cli_start.py times them).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
-import shlex
 import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import NoReturn, Optional, Sequence
-
-import pytest
+from typing import TYPE_CHECKING, NoReturn, Optional, Sequence
 
 from . import __version__
-from . import labels as L
-from .capture import CAPTURE_CAPS
-from .catalog import NODE_IMAGE
 from .console import Output
-from .docker_backend import DockerBackend
 from .errors import BadInput, SocklabError
-from .impairment import impairment_changes
-from .compose import compose_file
-from .doctor import examine
-from .experiments.runner import run_command as run_experiment
-from .grading.command import grade_command
-from .graph import dot_source, render
-from .images import ROOT, ensure_images, find_dot
-from .lab import Options, RunningLab, instances, remove_stale, up
-from .labfile import load_lab
+
+if TYPE_CHECKING:
+    from .lab import RunningLab
 
 
 class Parser(argparse.ArgumentParser):
@@ -185,10 +177,18 @@ def _instance(args: argparse.Namespace) -> str:
 
 
 def _attach(args: argparse.Namespace) -> RunningLab:
+    from .docker_backend import DockerBackend
+    from .lab import RunningLab
+
     return RunningLab.attach(DockerBackend(), _instance(args))
 
 
 def cmd_up(args: argparse.Namespace, output: Output) -> int:
+    from .docker_backend import DockerBackend
+    from .images import ensure_images
+    from .lab import Options, up
+    from .labfile import load_lab
+
     lab = load_lab(args.lab)
     backend = DockerBackend()
     ensure_images(backend.client, output.progress)
@@ -215,6 +215,10 @@ def welcome(running: RunningLab, output: Output) -> None:
 
 
 def cmd_down(args: argparse.Namespace, output: Output) -> int:
+    from . import labels as L
+    from .docker_backend import DockerBackend
+    from .lab import remove_stale
+
     backend = DockerBackend()
     if args.stale:
         removed = remove_stale(backend)
@@ -230,6 +234,9 @@ def cmd_down(args: argparse.Namespace, output: Output) -> int:
 
 
 def cmd_status(args: argparse.Namespace, output: Output) -> int:
+    from .docker_backend import DockerBackend
+    from .lab import RunningLab, instances
+
     backend = DockerBackend()
     found = instances(backend)
     wanted = args.instance or (Path(args.lab).stem if args.lab else None)
@@ -239,8 +246,8 @@ def cmd_status(args: argparse.Namespace, output: Output) -> int:
         if args.json:
             output.data([vars(s) for s in statuses])
             return 0
-        rows = [(s.name, s.role, s.state, " ".join(f"{net}: {' '.join(a for a in pair if a)}" for net, pair in s.addresses.items()), s.ports or "-") for s in statuses]
-        output.table(f"lab {wanted}", ["node", "role", "state", "addresses", "ports"], rows)
+        nodes = [(s.name, s.role, s.state, " ".join(f"{net}: {' '.join(a for a in pair if a)}" for net, pair in s.addresses.items()), s.ports or "-") for s in statuses]
+        output.table(f"lab {wanted}", ["node", "role", "state", "addresses", "ports"], nodes)
         for link in running.lab.links.values():
             info = running.link(link.name).show()
             output.print(f"link {link.name}: backend {info['backend']}, daemon {info['daemon']}")
@@ -280,6 +287,8 @@ def cmd_logs(args: argparse.Namespace, output: Output) -> int:
 
 
 def cmd_validate(args: argparse.Namespace, output: Output) -> int:
+    from .labfile import load_lab
+
     for name in args.lab:
         lab = load_lab(name)
         output.print(f"{lab.path}: ok ({len(lab.networks)} network(s), {len(lab.nodes)} node(s), {len(lab.links)} link(s))")
@@ -316,6 +325,8 @@ def _describe_params(params: dict) -> str:
 
 
 def cmd_link_set(args: argparse.Namespace, output: Output) -> int:
+    from .impairment import impairment_changes
+
     values = {k: getattr(args, k) for k in ("loss", "delay", "jitter", "duplicate", "reorder", "corrupt", "rate") if getattr(args, k) is not None}
     try:
         changes = impairment_changes(values)
@@ -333,44 +344,45 @@ def cmd_link_set(args: argparse.Namespace, output: Output) -> int:
 
 
 def cmd_capture(args: argparse.Namespace, output: Output) -> int:
+    from .capture import Capture
+
     running = _attach(args)
-    node = running.container(args.node)
-    dump = ["tcpdump", "-Z", "root", "-i", args.iface, "-n", "-l"]
-    if args.count:
-        dump += ["-c", str(args.count)]
+    with open(args.write, "wb") if args.write else contextlib.nullcontext() as pcap:
+        sink = pcap.write if pcap else _to_terminal
+        capture = Capture(running, args.node, args.filter, args.iface, args.count, sink=sink, text=pcap is None)
+        capture.start()
+        output.progress(f"capturing on {args.node} ({' '.join(capture.argv()[1:])}); Ctrl-C to stop")
+        try:
+            capture.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            capture.stop()
+    for line in capture.summary:
+        output.progress(line)
     if args.write:
-        dump += ["-U", "-w", "-"]
-    if args.filter:
-        dump.append(args.filter)
-    helper = [
-        "docker", "run", "--rm", "-i", f"--network=container:{node.id}", "--cap-drop=ALL", *(f"--cap-add={cap}" for cap in CAPTURE_CAPS),
-        "--label", f"{L.PROJECT}=1", "--label", f"{L.LAB}={running.instance}", "--label", f"{L.ROLE}=capture",
-        "--label", f"{L.RUN}={node.labels.get(L.RUN, '')}", NODE_IMAGE, *dump,
-    ]
-    output.progress(f"capturing on {args.node} ({shlex.join(dump[1:])}); Ctrl-C to stop")
-    if not args.write:
-        return _wait_interruptible(subprocess.Popen(helper))
-    with open(args.write, "wb") as pcap:
-        status = _wait_interruptible(subprocess.Popen(helper, stdout=pcap))
-    output.print(f"wrote {args.write} ({args.write.stat().st_size} bytes): open it with wireshark or tshark -r {args.write}")
-    return status
+        output.print(f"wrote {args.write} ({args.write.stat().st_size} bytes): open it with wireshark or tshark -r {args.write}")
+    return 0
 
 
-def _wait_interruptible(process: subprocess.Popen) -> int:
-    try:
-        return process.wait()
-    except KeyboardInterrupt:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=10)
-        return 0
+def _to_terminal(chunk: bytes) -> None:
+    sys.stdout.buffer.write(chunk)
+    sys.stdout.buffer.flush()
 
 
 def cmd_compose(args: argparse.Namespace, output: Output) -> int:
+    from .compose import compose_file
+    from .labfile import load_lab
+
     sys.stdout.write(compose_file(load_lab(args.lab)))
     return 0
 
 
 def cmd_graph(args: argparse.Namespace, output: Output) -> int:
+    from .dot import find_dot
+    from .graph import dot_source, render
+    from .labfile import load_lab
+
     lab = load_lab(args.lab)
     if args.output is None:
         sys.stdout.write(dot_source(lab))
@@ -380,6 +392,8 @@ def cmd_graph(args: argparse.Namespace, output: Output) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace, output: Output) -> int:
+    from .doctor import examine
+
     findings = examine()
     if args.json:
         output.data([vars(f) for f in findings])
@@ -394,6 +408,11 @@ def cmd_doctor(args: argparse.Namespace, output: Output) -> int:
 
 
 def cmd_test(args: argparse.Namespace, output: Output) -> int:
+    import pytest
+
+    from .images import ROOT
+    from .labfile import load_lab
+
     lab = load_lab(args.lab)
     extra = args.pytest_args[1:] if args.pytest_args[:1] == ["--"] else args.pytest_args
     status = pytest.main([str(ROOT / "tests" / "lab"), "--socklab-lab", lab.name, "-q", "-p", "no:cacheprovider", *extra])
@@ -403,14 +422,21 @@ def cmd_test(args: argparse.Namespace, output: Output) -> int:
 
 
 def cmd_grade(args: argparse.Namespace, output: Output) -> int:
+    from .grading.command import grade_command
+
     return grade_command(args.assignment, args.submissions, args.out, args.jobs, output)
 
 
 def cmd_experiment(args: argparse.Namespace, output: Output) -> int:
-    return run_experiment(args.experiment, args.out, args.seed, output.progress, bar=not args.quiet)
+    from .experiments import run_command
+
+    return run_command(args.experiment, args.out, args.seed, output.progress, bar=not args.quiet)
 
 
 def cmd_images(args: argparse.Namespace, output: Output) -> int:
+    from .docker_backend import DockerBackend
+    from .images import ensure_images
+
     ensure_images(DockerBackend().client, output.progress, force=args.force)
     return 0
 

@@ -22,10 +22,10 @@ from typing import Any, Optional
 import yaml
 
 from . import labels as L
+from .catalog import NODE_IMAGE, PUBLISHED_NODE_IMAGE
 from .docker_backend import NODE_MEMORY, NODE_PIDS
 from .lab import container_name, network_name
 from .labfile import labs_dir, load_lab
-from .catalog import NODE_IMAGE, PUBLISHED_NODE_IMAGE
 from .links import DAEMON, SERVICES_DIR, Endpoint, daemon_config
 from .model import Lab, Link, Node
 
@@ -201,6 +201,7 @@ def _daemon_config(lab: Lab, link: Link) -> tuple[dict, list[str]]:
         ]
     shared = next(att.network for att in node.networks if lab.nodes[link.b].attachment(att.network))
     peer = lab.nodes[link.b].attachment(shared)
+    assert peer is not None  # shared is one of its networks
     peer4, peer6 = _str(peer.address), _str(peer.address6)
     comments = []
     if peer4 is None:

@@ -2,24 +2,36 @@
 
 rich decides colours itself: on a terminal they show, in a pipe or a CI log
 they do not. ``--quiet`` silences progress but never results or errors.
+rich is imported on first output, not with the command line.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from typing import Any, Iterable, Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
-from rich.console import Console
-from rich.table import Table
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 class Output:
     def __init__(self, quiet: bool = False, as_json: bool = False) -> None:
         self.quiet = quiet
         self.as_json = as_json
-        self.out = Console(highlight=False, soft_wrap=True)
-        self.err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+    @cached_property
+    def out(self) -> Console:
+        from rich.console import Console
+
+        return Console(highlight=False, soft_wrap=True)
+
+    @cached_property
+    def err(self) -> Console:
+        from rich.console import Console
+
+        return Console(stderr=True, highlight=False, soft_wrap=True)
 
     def progress(self, message: str) -> None:
         if not self.quiet:
@@ -39,6 +51,8 @@ class Output:
         sys.stdout.write(json.dumps(value, indent=2, default=str) + "\n")
 
     def table(self, title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        from rich.table import Table
+
         table = Table(title=title, title_justify="left", header_style="bold")
         for column in columns:
             table.add_column(column, overflow="fold")

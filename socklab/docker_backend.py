@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import ipaddress
 import subprocess
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import IO, Callable, Iterable, Optional, Sequence, Union
 
 import docker
 import docker.errors
@@ -18,6 +20,7 @@ from docker.models.containers import Container
 from docker.models.networks import Network as DockerNetwork
 
 from . import labels as L
+from .catalog import NODE_IMAGE
 from .errors import SocklabError
 
 # Limits for every lab node; student containers get tighter ones in grading.
@@ -57,6 +60,21 @@ def connect() -> docker.DockerClient:
         raise SocklabError(f"Docker is not reachable ({err}); start it (dockerd) or set DOCKER_HOST") from None
     return client
 
+
+
+def import_image(client: docker.DockerClient, stream: IO[bytes], name: str, changes: list[str]) -> None:
+    """``docker import`` a root filesystem tar streamed from ``stream`` as ``name``."""
+    repository, tag = name.rsplit(":", 1)
+    client.api.import_image(src=stream, repository=repository, tag=tag, changes=changes, stream_src=True)
+
+
+def registry_has(client: docker.DockerClient, name: str) -> bool:
+    """Whether a registry answers for ``name``, without pulling it."""
+    try:
+        client.api.inspect_distribution(name)
+    except docker.errors.APIError:
+        return False
+    return True
 
 class DockerBackend:
     def __init__(self, client: Optional[docker.DockerClient] = None) -> None:
@@ -151,6 +169,74 @@ class DockerBackend:
     def start(self, container_id: str) -> None:
         self.api.start(container_id)
 
+    def start_helper(
+        self,
+        node: Union[Container, str, None],
+        role: str,
+        command: Sequence[str],
+        cap_add: Sequence[str] = (),
+        suffix: Optional[str] = None,
+        labels: Optional[dict[str, str]] = None,
+        environment: Optional[dict[str, str]] = None,
+        stdout: Optional[Callable[[bytes], object]] = None,
+    ) -> "Helper":
+        """Start a helper in a node's network namespace, with only the named capabilities.
+
+        The node itself never gets them. The helper carries the node's labels
+        (lab, run, lab file, node...) with its own role, so that attach,
+        status, down and stale-lab cleanup find it as part of the node's lab;
+        ``labels`` adds to them. ``node`` None puts the helper on no network
+        at all, labelled by ``labels`` alone. ``stdout``, when given, receives
+        the helper's standard output as it comes, byte for byte (the log
+        driver would turn binary output such as a pcap stream into text).
+        """
+        if node is None:
+            base, name, network_mode = {L.PROJECT: "1"}, f"socklab-{role}", "none"
+        else:
+            info = self.api.inspect_container(node.id if isinstance(node, Container) else node)
+            base, name = dict(info["Config"]["Labels"] or {}), info["Name"].lstrip("/")
+            network_mode = f"container:{info['Id']}"
+        helper_labels = dict(base, **(labels or {}), **{L.ROLE: role})
+        container_id = self.create_container(
+            f"{name}-{suffix or role}",
+            NODE_IMAGE,
+            command,
+            helper_labels,
+            environment=environment,
+            network_mode=network_mode,
+            cap_add=cap_add,
+        )
+        pump = None
+        try:
+            if stdout is not None:
+                # Attached before the start, so that nothing it writes is missed.
+                stream = self.api.attach(container_id, stdout=True, stderr=False, stream=True, logs=False)
+                pump = threading.Thread(target=_pump, args=(stream, stdout), daemon=True)
+                pump.start()
+            self.start(container_id)
+        except BaseException:
+            self.remove_container(container_id)
+            raise
+        return Helper(self, container_id, pump)
+
+    def run_helper(
+        self,
+        node: Union[Container, str, None],
+        role: str,
+        command: Sequence[str],
+        cap_add: Sequence[str] = (),
+        suffix: Optional[str] = None,
+        timeout: float = 30,
+    ) -> tuple[int, str]:
+        """Run a helper to its end (see :meth:`start_helper`): its exit status and
+        log; it is removed whatever happens."""
+        helper = self.start_helper(node, role, command, cap_add, suffix)
+        try:
+            status = helper.wait(timeout)
+            return status, helper.logs()
+        finally:
+            helper.remove()
+
     def containers(self, filters: dict[str, str] | None = None, all_: bool = True) -> list[Container]:
         label_filters = [f"{L.PROJECT}=1"] + [f"{k}={v}" for k, v in (filters or {}).items()]
         return self.client.containers.list(all=all_, filters={"label": label_filters}, ignore_removed=True)
@@ -163,13 +249,14 @@ class DockerBackend:
         """Remove every container, then every network, matching the labels."""
         containers = self.containers(filters)
         with ThreadPoolExecutor(max_workers=16) as pool:
-            list(pool.map(self._remove_container, [c.id for c in containers]))
+            list(pool.map(self.remove_container, [c.id for c in containers]))
         networks = self.networks(filters)
         with ThreadPoolExecutor(max_workers=8) as pool:
             list(pool.map(self._remove_network, [n.id for n in networks]))
         return len(containers), len(networks)
 
-    def _remove_container(self, container_id: str) -> None:
+    def remove_container(self, container_id: str) -> None:
+        """Remove one container, running or not; gone already is fine."""
         try:
             self.api.remove_container(container_id, force=True, v=True)
         except docker.errors.NotFound:
@@ -220,6 +307,51 @@ class DockerBackend:
         except subprocess.TimeoutExpired as err:
             return ExecResult(124, _text(err.stdout), _text(err.stderr) + f"\n(timed out after {timeout:g} s)")
         return ExecResult(done.returncode, _text(done.stdout), _text(done.stderr))
+
+
+class Helper:
+    """A running helper container (see :meth:`DockerBackend.start_helper`)."""
+
+    def __init__(self, backend: DockerBackend, container_id: str, pump: Optional[threading.Thread]) -> None:
+        self.backend = backend
+        self.id = container_id
+        self.pump = pump
+
+    def wait(self, timeout: Optional[float] = None) -> int:
+        """Its exit status, once it has stopped (and its output has been passed on)."""
+        status = int(self.backend.api.wait(self.id, timeout=timeout).get("StatusCode", -1))
+        if self.pump is not None:
+            self.pump.join(timeout)
+        return status
+
+    def running(self) -> bool:
+        return bool(self.backend.state(self.id).get("Running"))
+
+    def finished(self, timeout: float) -> bool:
+        """Whether it has stopped, after waiting at most ``timeout`` (short
+        waits let a Ctrl-C through)."""
+        if self.pump is not None:
+            self.pump.join(timeout)
+        else:
+            time.sleep(timeout)
+        return not self.running()
+
+    def signal(self, signal: str) -> None:
+        self.backend.api.kill(self.id, signal=signal)
+
+    def logs(self) -> str:
+        return self.backend.logs(self.id)
+
+    def exec(self, command: Sequence[str], timeout: Optional[float] = None) -> ExecResult:
+        return self.backend.exec(self.id, command, timeout=timeout)
+
+    def remove(self) -> None:
+        self.backend.remove_container(self.id)
+
+
+def _pump(stream: Iterable[bytes], sink: Callable[[bytes], object]) -> None:
+    for chunk in stream:
+        sink(chunk)
 
 
 def docker_exec_options(user: Optional[str], environment: Optional[dict[str, str]], workdir: Optional[str]) -> list[str]:

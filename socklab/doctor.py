@@ -21,12 +21,12 @@ import docker
 import docker.errors
 
 from . import addressing
-from .docker_backend import DockerBackend, connect
-from .errors import SocklabError
 from .catalog import NODE_IMAGE
+from .docker_backend import DockerBackend, connect, registry_has
+from .errors import SocklabError
 from .images import BASE_IMAGE, LOCAL_ROLE, base_hash, debian_image, image_hash, node_hash
-from .labels import IMAGE_ROLE
 from .lab import instances
+from .labels import IMAGE_ROLE
 from .links import netem_available
 
 
@@ -102,9 +102,7 @@ def _registry(backend: DockerBackend) -> Finding:
     try:
         image = backend.client.images.get(name)
     except docker.errors.ImageNotFound:
-        try:
-            backend.client.api.inspect_distribution(name)
-        except docker.errors.APIError:
+        if not registry_has(backend.client, name):
             fix = "nothing if debootstrap works here (sudo apt-get install debootstrap); else connect to a registry"
             return Finding("registry", False, f"no registry answers: socklab images will make {name} locally with debootstrap", fix)
         return Finding("registry", True, f"a registry answers: socklab images pulls {name}")

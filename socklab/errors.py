@@ -29,6 +29,16 @@ class LabFileError(BadInput):
         super().__init__(f"{where}: {problem}")
 
 
+class UnknownKey(BadInput):
+    """A key that is not one of those allowed; ``key`` names it, for the
+    reader that knows where it stands to say so."""
+
+    def __init__(self, key: str, allowed: tuple[str, ...] | set[str]) -> None:
+        self.key = key
+        self.allowed = tuple(sorted(allowed))
+        super().__init__(f"unknown key {key!r} (allowed: {', '.join(self.allowed)})")
+
+
 class LabNotRunning(BadInput):
     """The named lab instance has no objects in Docker."""
 
@@ -38,6 +48,7 @@ class NodeNotReady(SocklabError):
 
     def __init__(self, node: str, reason: str, last_logs: str) -> None:
         self.node = node
+        self.reason = reason
         self.last_logs = last_logs
         tail = "\n".join("    " + line for line in last_logs.splitlines()[-10:])
         super().__init__(f"node {node!r} did not become ready: {reason}" + (f"\n  last log lines:\n{tail}" if tail else ""))

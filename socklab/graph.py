@@ -1,7 +1,7 @@
 """Diagrams of a lab's topology, for exercise sheets and the README.
 
 ``dot_source`` writes Graphviz DOT; ``render`` runs Graphviz's ``dot`` on it: the
-host's where installed, else one in a container (``images.find_dot``).
+host's where installed, else one in a container (``socklab.dot``).
 The drawing reads left to right: clients, then their networks, then the
 servers on them; a router sits between the networks it joins, and a lossy
 link is a red dashed edge carrying its impairment in both directions.
@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import html
-import shutil
-import subprocess
 import textwrap
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable
 
 from .catalog import SERVICES
-from .errors import BadInput, SocklabError
+from .errors import BadInput
 from .labfile import labs_dir, load_lab
 from .model import Attachment, IPAddress, Lab, Link, Network, Node
 
@@ -62,7 +60,7 @@ def _node_label(lab: Lab, node: Node) -> str:
     what = [node.service or node.image, node.role]
     spec = SERVICES.get(node.service or "")
     if spec is not None and spec.port is not None:
-        what.append(f"{spec.protocol.upper()} {spec.port}")
+        what.append(f"{(spec.protocol or '').upper()} {spec.port}")
     what = [w for w in dict.fromkeys(what) if w != node.name]
     lines = [f'<font point-size="15"><b>{html.escape(node.name)}</b></font>']
     if what:
@@ -141,22 +139,6 @@ def digest(source: str) -> str:
 Dot = Callable[[list[str], str], bytes]  # dot's options and the DOT source -> the drawing
 
 
-def host_dot() -> Optional[Dot]:
-    """The host's Graphviz ``dot``, or None where it is not installed."""
-    dot = shutil.which("dot")
-    if dot is None:
-        return None
-    found: str = dot
-
-    def run(options: list[str], source: str) -> bytes:
-        done = subprocess.run([found, *options], input=source.encode(), capture_output=True)
-        if done.returncode != 0:
-            raise SocklabError(f"dot failed: {done.stderr.decode(errors='replace').strip()}")
-        return done.stdout
-
-    return run
-
-
 def render(lab: Lab, output: Path, dot: Dot) -> Path:
     """Draw the lab to ``output``, SVG or PNG by its suffix, with ``dot``."""
     fmt = FORMATS.get(output.suffix.lower())
@@ -187,7 +169,7 @@ def write_all(dot: Dot) -> list[Path]:
 
 
 if __name__ == "__main__":
-    from .images import find_dot
+    from .dot import find_dot
 
     for written in write_all(find_dot(print)):
         print(written)

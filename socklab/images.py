@@ -32,7 +32,8 @@ import docker
 import docker.errors
 
 from .catalog import NODE_IMAGE
-from .errors import SocklabError
+from .docker_backend import import_image
+from .errors import BadInput, SocklabError
 from .labels import CONTENT, IMAGE_ROLE, PROJECT
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -165,8 +166,7 @@ def make_local_debian(client: docker.DockerClient, progress: Progress = _quiet) 
                 "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
                 'CMD ["bash"]',
             ]
-            repository, tag = name.rsplit(":", 1)
-            client.api.import_image(src=tar.stdout, repository=repository, tag=tag, changes=changes, stream_src=True)
+            import_image(client, tar.stdout, name, changes)
             if tar.wait() != 0:
                 raise SocklabError(f"packing the {suite} root filesystem failed")
         finally:
@@ -182,7 +182,7 @@ def ensure_debian(client: docker.DockerClient, progress: Progress = _quiet) -> s
         try:
             client.images.get(external)
         except docker.errors.ImageNotFound:
-            raise SocklabError(f"SOCKLAB_BASE_IMAGE={external} is not a local image") from None
+            raise BadInput(f"SOCKLAB_BASE_IMAGE={external} is not a local image") from None
         return external
     name = debian_image()
     try:
@@ -268,41 +268,3 @@ def ensure_graphviz(client: docker.DockerClient, progress: Progress = _quiet) ->
         options = {"buildargs": {"BASE": BASE_IMAGE}}
         _rebuild(client, GRAPHVIZ_IMAGE, "graphviz", wanted, lambda labels: _build(client, GRAPHVIZ_IMAGE, files, labels, **options))
     return GRAPHVIZ_IMAGE
-
-
-def container_dot(client: docker.DockerClient, progress: Progress = _quiet) -> Callable[[list[str], str], bytes]:
-    """Graphviz's ``dot`` run in ``socklab/graphviz``: options and DOT source in, drawing out.
-
-    The drawing comes back through the container's filesystem, not its log,
-    which would mangle a PNG's bytes.
-    """
-    image = ensure_graphviz(client, progress)
-
-    def run(options: list[str], source: str) -> bytes:
-        script = 'printf "%s" "$1" > /tmp/in.dot; shift; exec dot "$@" -o /tmp/out /tmp/in.dot'
-        container = client.containers.create(
-            image, ["-c", script, "dot", source, *options], entrypoint=["sh"], network_disabled=True,
-            labels={PROJECT: "1", IMAGE_ROLE: "graphviz"},
-        )
-        try:
-            container.start()
-            status = container.wait(timeout=60).get("StatusCode")
-            if status != 0:
-                raise SocklabError(f"dot failed: {container.logs().decode(errors='replace').strip()}")
-            stream, _ = container.get_archive("/tmp/out")
-            with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
-                member = tar.extractfile("out")
-                assert member is not None
-                return member.read()
-        finally:
-            container.remove(force=True)
-
-    return run
-
-
-def find_dot(progress: Progress = _quiet) -> Callable[[list[str], str], bytes]:
-    """The host's ``dot`` where installed, else the one in ``socklab/graphviz``."""
-    from .docker_backend import connect
-    from .graph import host_dot
-
-    return host_dot() or container_dot(connect(), progress)

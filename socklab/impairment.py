@@ -7,9 +7,10 @@ exactly the same spellings.
 from __future__ import annotations
 
 import re
-from typing import Union
+from typing import Any, Mapping, Union
 
-from .model import Impairment, LOSS_MODELS
+from .errors import UnknownKey
+from .model import LOSS_MODELS, Impairment
 
 Value = Union[str, int, float]
 
@@ -47,14 +48,14 @@ def parse_rate(value: Value) -> str:
     return text
 
 
-def impairment_changes(values: dict[str, Value | dict]) -> dict[str, object]:
+def impairment_changes(values: Mapping[str, Any]) -> dict[str, Any]:
     """Turn ``{'loss': '10%', 'delay': '50ms'}`` into Impairment field changes.
 
     ``loss`` may also be a mapping for Gilbert-Elliott bursts:
     ``{model: gilbert-elliott, p: 1%, r: 25%, h: 100%, k: 0%}``.
-    Raises KeyError for an unknown name and ValueError for a bad value.
+    Raises UnknownKey for an unknown name and ValueError for a bad value.
     """
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}
     for key, value in values.items():
         if key == "loss" and isinstance(value, dict):
             changes.update(_loss_model(value))
@@ -67,7 +68,7 @@ def impairment_changes(values: dict[str, Value | dict]) -> dict[str, object]:
         elif key == "rate":
             changes["rate"] = None if value in (None, "", "none") else parse_rate(value)
         else:
-            raise KeyError(key)
+            raise UnknownKey(key, IMPAIRMENT_KEYS)
     return changes
 
 
@@ -78,11 +79,11 @@ def _loss_model(spec: dict) -> dict[str, object]:
     if model == "bernoulli":
         unknown = set(spec) - {"model", "p"}
         if unknown:
-            raise KeyError(sorted(unknown)[0])
+            raise UnknownKey(sorted(unknown)[0], {"model", "p"})
         return {"loss_model": model, "loss": parse_percent(spec.get("p", 0))}
     unknown = set(spec) - {"model", "p", "r", "h", "k"}
     if unknown:
-        raise KeyError(sorted(unknown)[0])
+        raise UnknownKey(sorted(unknown)[0], {"model", "p", "r", "h", "k"})
     defaults = Impairment()
     return {
         "loss_model": model,

@@ -7,41 +7,29 @@ created under this run's id is removed before the error goes on.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional, Sequence
-
-from docker.models.containers import Container
+from typing import Callable, Optional
 
 from . import addressing
 from . import labels as L
-from .catalog import NODE_IMAGE
-from .docker_backend import DockerBackend, ExecResult, Sandbox, container_addresses
 from .capture import Capture
-from .errors import LabNotRunning, SocklabError
-from .labfile import load_lab
+from .docker_backend import DockerBackend, Sandbox
+from .errors import SocklabError
 from .links import LinkControl, start_links
 from .model import Lab, Node
 from .readiness import wait_ready
+from .running import RunningNodes, container_name, network_name
 
 Progress = Callable[[str], None]
 
 
 def _quiet(_: str) -> None:
     """Default progress sink: library callers show nothing."""
-
-
-def container_name(instance: str, node: str) -> str:
-    return f"socklab-{instance}-{node}"
-
-
-def network_name(instance: str, network: str) -> str:
-    return f"socklab-{instance}-{network}"
 
 
 @dataclass
@@ -54,8 +42,9 @@ class Options:
     sandboxes: Optional[dict[str, Sandbox]] = None  # per node, for untrusted code
 
 
-def up(lab: Lab, backend: DockerBackend, options: Options = Options(), progress: Progress = _quiet) -> "RunningLab":
+def up(lab: Lab, backend: DockerBackend, options: Optional[Options] = None, progress: Progress = _quiet) -> "RunningLab":
     """Bring a lab up and return it running and ready, or leave nothing behind."""
+    options = options or Options()
     instance = options.instance or lab.name
     if backend.containers({L.LAB: instance}) or backend.networks({L.LAB: instance}):
         raise SocklabError(f"lab instance {instance!r} is already up (socklab down {instance}, or pick another --instance)")
@@ -69,7 +58,7 @@ def up(lab: Lab, backend: DockerBackend, options: Options = Options(), progress:
         progress(f"waiting for {sum(1 for n in lab.nodes.values() if n.ready.strategy != 'none')} node(s) to be ready")
         with ThreadPoolExecutor(max_workers=max(1, len(lab.nodes) + 1)) as pool:
             waits = [pool.submit(wait_ready, backend, name, containers[name], node.ready) for name, node in lab.nodes.items()]
-            link_start = pool.submit(start_links, running, base_labels, progress)
+            link_start = pool.submit(start_links, running, progress)
             for future in waits + [link_start]:
                 future.result()
         progress(f"lab {instance} is up in {time.monotonic() - started:.1f} s")
@@ -159,11 +148,11 @@ def _create_nodes(lab: Lab, backend: DockerBackend, instance: str, base_labels: 
     routed = [n for n in lab.nodes.values() if n.routes]
     if routed:
         with ThreadPoolExecutor(max_workers=len(routed)) as pool:
-            list(pool.map(lambda n: _apply_routes(backend, containers[n.name], n, lab, subnets, base_labels), routed))
+            list(pool.map(lambda n: _apply_routes(backend, containers[n.name], n, lab, subnets), routed))
     return containers
 
 
-def _apply_routes(backend: DockerBackend, container_id: str, node: Node, lab: Lab, subnets: dict, base_labels: dict) -> None:
+def _apply_routes(backend: DockerBackend, container_id: str, node: Node, lab: Lab, subnets: dict) -> None:
     """Add a node's routes from a short-lived helper in its namespace.
 
     The node itself never gets NET_ADMIN; the helper has it, does its work
@@ -184,94 +173,14 @@ def _apply_routes(backend: DockerBackend, container_id: str, node: Node, lab: La
             if declared is not None and to == declared:
                 to = actual
         routes.append(f"{to} via {via}")
-    helper = backend.create_container(
-        f"{backend.api.inspect_container(container_id)['Name'].lstrip('/')}-routes",
-        NODE_IMAGE,
-        ["sh", "-ec", 'for route; do ip route replace $route; done', "routes", *routes],
-        dict(base_labels, **{L.NODE: node.name, L.ROLE: "route"}),
-        network_mode=f"container:{container_id}",
-        cap_add=["NET_ADMIN"],
-    )
-    backend.start(helper)
-    result = backend.api.wait(helper, timeout=30)
-    if result.get("StatusCode") != 0:
-        raise SocklabError(f"adding routes to {node.name} failed: {backend.logs(helper).strip()}")
-    backend.api.remove_container(helper, force=True)
+    command = ["sh", "-ec", "for route; do ip route replace $route; done", "routes", *routes]
+    status, logs = backend.run_helper(container_id, "route", command, ["NET_ADMIN"], suffix="routes")
+    if status != 0:
+        raise SocklabError(f"adding routes to {node.name} failed: {logs.strip()}")
 
 
-@dataclass
-class NodeStatus:
-    name: str
-    role: str
-    state: str
-    addresses: dict[str, tuple[str, str]]
-    ports: str
-    container: str
-
-
-class RunningLab:
-    """A lab instance found through its Docker labels."""
-
-    def __init__(self, backend: DockerBackend, instance: str, lab: Lab, containers: dict[str, Container], helpers: list[Container]) -> None:
-        self.backend = backend
-        self.instance = instance
-        self.lab = lab
-        self.containers = containers
-        self.helpers = helpers
-
-    @classmethod
-    def attach(cls, backend: DockerBackend, instance: str) -> "RunningLab":
-        found = backend.containers({L.LAB: instance})
-        if not found:
-            raise LabNotRunning(f"lab instance {instance!r} is not up (socklab status lists what is)")
-        lab = load_lab(found[0].labels[L.LAB_FILE])
-        nodes = {c.labels[L.NODE]: c for c in found if c.labels.get(L.ROLE) == "node"}
-        helpers = [c for c in found if c.labels.get(L.ROLE) != "node"]
-        return cls(backend, instance, lab, nodes, helpers)
-
-    def container(self, node: str) -> Container:
-        try:
-            return self.containers[node]
-        except KeyError:
-            raise SocklabError(f"lab {self.instance!r} has no node {node!r} (nodes: {', '.join(self.containers)})") from None
-
-    def exec(self, node: str, command: Sequence[str] | str, input: bytes | str | None = None, timeout: Optional[float] = 30, user: Optional[str] = None, environment: Optional[dict[str, str]] = None) -> ExecResult:
-        argv = ["sh", "-c", command] if isinstance(command, str) else list(command)
-        return self.backend.exec(self.container(node).id, argv, input=input, timeout=timeout, user=user, environment=environment)
-
-    def python(self, node: str, script: str, timeout: Optional[float] = 30, args: Sequence[str] = ()) -> ExecResult:
-        """Run a Python script (given as text) in a node."""
-        return self.exec(node, ["python3", "-", *args], input=script, timeout=timeout)
-
-    def addresses(self, node: str) -> dict[str, tuple[str, str]]:
-        """Lab network name -> (IPv4, IPv6) of a node."""
-        prefix = f"socklab-{self.instance}-"
-        return {name[len(prefix):]: pair for name, pair in container_addresses(self.container(node)).items() if name.startswith(prefix)}
-
-    def address(self, node: str, network: Optional[str] = None, family: int = 4) -> str:
-        addresses = self.addresses(node)
-        if network is None:
-            network = next(iter(addresses))
-        return addresses[network][0 if family == 4 else 1]
-
-    def subnet(self, network: str, family: int = 4) -> ipaddress._BaseNetwork:
-        net = self.backend.client.networks.get(network_name(self.instance, network))
-        declared_v4, actual_v4, declared_v6, actual_v6 = json.loads(net.attrs["Labels"][L.SUBNETS])
-        return ipaddress.ip_network(actual_v4 if family == 4 else actual_v6)
-
-    def logs(self, node: str, tail: int | str = "all") -> str:
-        return self.backend.logs(self.container(node).id, tail=tail)
-
-    def wait_log(self, node: str, text: str, timeout: float = 10.0, after: int = 0) -> str:
-        """Wait until ``text`` shows in a node's log (past character ``after``)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            logs = self.logs(node)
-            if text in logs[after:]:
-                return logs
-            if time.monotonic() > deadline:
-                raise SocklabError(f"{node}: {text!r} not in its log within {timeout:g} s; last lines:\n{logs[-800:]}")
-            time.sleep(0.05)
+class RunningLab(RunningNodes):
+    """A running lab, with its links and captures."""
 
     def link(self, name: str) -> LinkControl:
         if name not in self.lab.links:
@@ -281,20 +190,6 @@ class RunningLab:
     def capture(self, node: str, filter: str = "", iface: str = "any") -> Capture:
         """Capture packets on a node for the length of a ``with`` block."""
         return Capture(self, node, filter=filter, iface=iface)
-
-    def status(self) -> list[NodeStatus]:
-        result = []
-        for name in self.lab.nodes:
-            container = self.containers.get(name)
-            if container is None:
-                result.append(NodeStatus(name, self.lab.nodes[name].role, "missing", {}, "", ""))
-                continue
-            ports = ", ".join(f"{b[0]['HostPort']}->{p}" for p, b in (container.attrs["NetworkSettings"].get("Ports") or {}).items() if b)
-            result.append(NodeStatus(name, self.lab.nodes[name].role, container.status, self.addresses(name), ports, container.name))
-        return result
-
-    def down(self) -> tuple[int, int]:
-        return self.backend.remove({L.LAB: self.instance})
 
 
 @dataclass
@@ -327,6 +222,7 @@ def instances(backend: DockerBackend) -> list[Instance]:
             group["networks"] += 1
         elif labels.get(L.ROLE) == "node":
             group["nodes"] += 1
+            group["labels"] = labels  # a node's labels describe the run; a helper's may be partial
     result = []
     for name, group in sorted(groups.items()):
         labels = group["labels"]

@@ -12,17 +12,20 @@ import os
 import re
 import shlex
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import Callable, Optional, TypeVar, Union
 
 import yaml
 
 from .catalog import NODE_IMAGE, SERVICES
-from .errors import BadInput, LabFileError
+from .errors import BadInput, LabFileError, UnknownKey
 from .impairment import IMPAIRMENT_KEYS, impairment_changes
 from .model import LINK_BACKENDS, Attachment, Impairment, Lab, Link, Network, Node, Ready, Route
 
 NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 T = TypeVar("T")
+D = TypeVar("D")
+Fields = dict[str, tuple[yaml.Node, yaml.Node]]
+"""A YAML mapping's entries by key: (key node, value node), for located errors."""
 
 LAB_KEYS = {"name", "description", "sheet", "networks", "nodes", "links"}
 NETWORK_KEYS = {"subnet", "subnet6", "internal"}
@@ -53,11 +56,21 @@ def find_lab(name_or_path: str, suffix: str = ".yaml") -> Path:
 
 def load_lab(name_or_path: str | Path) -> Lab:
     path = find_lab(str(name_or_path))
+    return parse_lab(read_text(path), path)
+
+
+def read_text(path: Path) -> str:
+    """A lab, assignment or experiment file's text; bytes that are not UTF-8 are
+    reported at their line."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise LabFileError(path, None, f"cannot read: {err}") from None
-    return parse_lab(text, path)
+        data = path.read_bytes()
+    except OSError as err:
+        raise LabFileError(path, None, f"cannot read: {err.strerror or err}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise LabFileError(path, line, f"not UTF-8 text: byte 0x{data[err.start]:02x} ({err.reason})") from None
 
 
 def compose_yaml(text: str, path: Path) -> yaml.Node:
@@ -68,6 +81,10 @@ def compose_yaml(text: str, path: Path) -> yaml.Node:
         mark = err.problem_mark or err.context_mark
         line = mark.line + 1 if mark else None
         raise LabFileError(path, line, f"invalid YAML: {err.problem or err.context}") from None
+    except yaml.reader.ReaderError as err:  # a character YAML does not allow, such as NUL
+        line = text.count("\n", 0, err.position) + 1
+        code = err.character if isinstance(err.character, int) else ord(err.character)
+        raise LabFileError(path, line, f"invalid YAML: character U+{code:04X} is not allowed in a YAML file") from None
     if root is None:
         raise LabFileError(path, 1, "the file is empty")
     return root
@@ -82,10 +99,10 @@ class Reader:
     def fail(self, node: yaml.Node, problem: str) -> LabFileError:
         return LabFileError(self.path, node.start_mark.line + 1, problem)
 
-    def mapping(self, node: yaml.Node, what: str, allowed: set[str] | None = None) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+    def mapping(self, node: yaml.Node, what: str, allowed: set[str] | None = None) -> Fields:
         if not isinstance(node, yaml.MappingNode):
             raise self.fail(node, f"{what} must be a mapping")
-        result: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        result: Fields = {}
         for key_node, value_node in node.value:
             key = self.scalar(key_node, f"a key of {what}")
             if key in result:
@@ -94,6 +111,10 @@ class Reader:
                 raise self.fail(key_node, f"unknown key {key!r} in {what} (allowed: {', '.join(sorted(allowed))})")
             result[key] = (key_node, value_node)
         return result
+
+    def optional(self, fields: Fields, key: str, read: Callable[[yaml.Node, str], T], what: str, default: D) -> Union[T, D]:
+        """``read(value, what)`` for a key that may be left out, ``default`` when it is."""
+        return read(fields[key][1], what) if key in fields else default
 
     def scalar(self, node: yaml.Node, what: str) -> str:
         if not isinstance(node, yaml.ScalarNode):
@@ -155,20 +176,20 @@ def parse_lab(text: str, path: Path) -> Lab:
     for required in ("networks", "nodes"):
         if required not in top:
             raise reader.fail(root, f"the lab has no {required!r} section")
-    name = reader.name(top["name"][1], "the lab's name") if "name" in top else path.stem
+    name = reader.optional(top, "name", reader.name, "the lab's name", path.stem)
     if not NAME.match(name):
         raise reader.fail(root, f"the lab's name {name!r} (from the file name) must be lower-case letters, digits and '-'")
     networks = _networks(reader, top["networks"][1])
     nodes = _nodes(reader, top["nodes"][1], networks)
-    links = _links(reader, top["links"][1], networks, nodes) if "links" in top else {}
+    links = reader.optional(top, "links", lambda value, _: _links(reader, value, networks, nodes), "links", {})
     return Lab(
         name=name,
         path=path,
         networks=networks,
         nodes=nodes,
         links=links,
-        description=reader.scalar(top["description"][1], "description") if "description" in top else "",
-        sheet=reader.scalar(top["sheet"][1], "sheet") if "sheet" in top else None,
+        description=reader.optional(top, "description", reader.scalar, "description", ""),
+        sheet=reader.optional(top, "sheet", reader.scalar, "sheet", None),
     )
 
 
@@ -177,12 +198,9 @@ def _networks(reader: Reader, node: yaml.Node) -> dict[str, Network]:
     for name, (key_node, value) in reader.mapping(node, "networks").items():
         reader.name(key_node, "network name")
         fields = reader.mapping(value, f"network {name!r}", NETWORK_KEYS) if not _is_null(value) else {}
-        subnet = subnet6 = None
-        if "subnet" in fields:
-            subnet = reader.convert(fields["subnet"][1], f"network {name!r} subnet", _ipv4_network)
-        if "subnet6" in fields:
-            subnet6 = reader.convert(fields["subnet6"][1], f"network {name!r} subnet6", _ipv6_network)
-        internal = reader.boolean(fields["internal"][1], "internal") if "internal" in fields else True
+        subnet = reader.optional(fields, "subnet", _converter(reader, _ipv4_network), f"network {name!r} subnet", None)
+        subnet6 = reader.optional(fields, "subnet6", _converter(reader, _ipv6_network), f"network {name!r} subnet6", None)
+        internal = reader.optional(fields, "internal", reader.boolean, "internal", True)
         result[name] = Network(name, subnet, subnet6, internal)
     if not result:
         raise reader.fail(node, "a lab needs at least one network")
@@ -225,10 +243,10 @@ def _node(reader: Reader, name: str, key_node: yaml.Node, value: yaml.Node, netw
             raise reader.fail(fields["service"][1], f"{what}: unknown service {service!r} (known: {', '.join(sorted(SERVICES))})")
     elif "image" not in fields:
         raise reader.fail(key_node, f"{what} needs a 'service' or an 'image'")
-    spec = SERVICES.get(service or "client")
-    image = reader.scalar(fields["image"][1], f"{what} image") if "image" in fields else NODE_IMAGE
-    command = reader.command(fields["command"][1], f"{what} command") if "command" in fields else spec.command
-    ready = _ready(reader, fields["ready"][1], what) if "ready" in fields else (spec.ready if service else Ready("none"))
+    spec = SERVICES[service or "client"]
+    image = reader.optional(fields, "image", reader.scalar, f"{what} image", NODE_IMAGE)
+    command = reader.optional(fields, "command", reader.command, f"{what} command", spec.command)
+    ready = reader.optional(fields, "ready", lambda value, _: _ready(reader, value, what), f"{what} ready", spec.ready if service else Ready("none"))
     environment = {}
     if "environment" in fields:
         for key, (_, env_value) in reader.mapping(fields["environment"][1], f"{what} environment").items():
@@ -236,7 +254,7 @@ def _node(reader: Reader, name: str, key_node: yaml.Node, value: yaml.Node, netw
     if "networks" not in fields:
         raise reader.fail(key_node, f"{what} is on no network (add 'networks:')")
     attachments = _attachments(reader, fields["networks"][1], what, networks, taken)
-    routes = tuple(_route(reader, item, what, networks, attachments) for item in reader.sequence(fields["routes"][1], f"{what} routes")) if "routes" in fields else ()
+    routes = tuple(_route(reader, item, what, networks, attachments) for item in reader.optional(fields, "routes", reader.sequence, f"{what} routes", []))
     return Node(
         name=name,
         image=image,
@@ -244,16 +262,17 @@ def _node(reader: Reader, name: str, key_node: yaml.Node, value: yaml.Node, netw
         networks=attachments,
         environment=environment,
         ready=ready,
-        role=reader.scalar(fields["role"][1], f"{what} role") if "role" in fields else spec.role,
+        role=reader.optional(fields, "role", reader.scalar, f"{what} role", spec.role),
         service=service,
-        router=reader.boolean(fields["router"][1], f"{what} router") if "router" in fields else service == "router",
+        router=reader.optional(fields, "router", reader.boolean, f"{what} router", service == "router"),
         routes=routes,
-        workspace=reader.boolean(fields["workspace"][1], f"{what} workspace") if "workspace" in fields else False,
-        ports=tuple(_port(reader, item, what) for item in reader.sequence(fields["ports"][1], f"{what} ports")) if "ports" in fields else (),
+        workspace=reader.optional(fields, "workspace", reader.boolean, f"{what} workspace", False),
+        ports=tuple(_port(reader, item, what) for item in reader.optional(fields, "ports", reader.sequence, f"{what} ports", [])),
     )
 
 
 def _attachments(reader: Reader, node: yaml.Node, what: str, networks: dict[str, Network], taken: dict) -> tuple[Attachment, ...]:
+    items: list[tuple[yaml.Node, Optional[yaml.Node]]]
     if isinstance(node, yaml.SequenceNode):
         items = [(item, None) for item in node.value]
     else:
@@ -304,7 +323,8 @@ def _route(reader: Reader, node: yaml.Node, what: str, networks: dict[str, Netwo
     via = reader.convert(fields["via"][1], f"{what} route 'via'", ipaddress.ip_address)
     reachable = [networks[a.network] for a in attachments]
     subnets = [n.subnet if via.version == 4 else n.subnet6 for n in reachable]
-    if all(s is not None for s in subnets) and not any(via in s for s in subnets):
+    known = [s for s in subnets if s is not None]
+    if len(known) == len(subnets) and not any(via in s for s in known):
         raise reader.fail(fields["via"][1], f"{what} route via {via} is not on any of its networks")
     return Route(to, via)
 
@@ -316,8 +336,8 @@ def _ready(reader: Reader, node: yaml.Node, what: str) -> Ready:
         raise reader.fail(node, f"{what} ready needs exactly one of log, tcp, udp, command, none")
     strategy = strategies[0]
     value = fields[strategy][1]
-    timeout = reader.convert(fields["timeout"][1], f"{what} ready timeout", float) if "timeout" in fields else 15.0
-    send = reader.scalar(fields["send"][1], f"{what} ready send") if "send" in fields else "ping"
+    timeout = reader.optional(fields, "timeout", _converter(reader, float), f"{what} ready timeout", 15.0)
+    send = reader.optional(fields, "send", reader.scalar, f"{what} ready send", "ping")
     if strategy == "log":
         return Ready("log", log=reader.scalar(value, f"{what} ready log"), timeout=timeout)
     if strategy in ("tcp", "udp"):
@@ -362,17 +382,21 @@ def _link(reader: Reader, name: str, key_node: yaml.Node, value: yaml.Node, netw
             raise reader.fail(fields["between"][1], f"{what}: node {a!r} is not on network {b!r}")
     else:
         raise reader.fail(fields["between"][1], f"{what}: {b!r} is neither a node nor a network of this lab")
-    backend = reader.scalar(fields["backend"][1], f"{what} backend") if "backend" in fields else "auto"
+    backend = reader.optional(fields, "backend", reader.scalar, f"{what} backend", "auto")
     if backend not in LINK_BACKENDS:
         raise reader.fail(fields["backend"][1], f"{what} backend {backend!r} is not one of {', '.join(LINK_BACKENDS)}")
     both = _impairment(reader, fields, Impairment(), what)
-    forward = _impairment(reader, reader.mapping(fields["forward"][1], f"{what} forward", set(IMPAIRMENT_KEYS)), both, f"{what} forward") if "forward" in fields else both
-    reverse = _impairment(reader, reader.mapping(fields["reverse"][1], f"{what} reverse", set(IMPAIRMENT_KEYS)), both, f"{what} reverse") if "reverse" in fields else both
-    seed = reader.integer(fields["seed"][1], f"{what} seed") if "seed" in fields else 0
+
+    def direction(value: yaml.Node, what: str) -> Impairment:
+        return _impairment(reader, reader.mapping(value, what, set(IMPAIRMENT_KEYS)), both, what)
+
+    forward = reader.optional(fields, "forward", direction, f"{what} forward", both)
+    reverse = reader.optional(fields, "reverse", direction, f"{what} reverse", both)
+    seed = reader.optional(fields, "seed", reader.integer, f"{what} seed", 0)
     return Link(name, a, b, b in networks, forward, reverse, backend, seed)
 
 
-def _impairment(reader: Reader, fields: dict[str, tuple[yaml.Node, yaml.Node]], base: Impairment, what: str) -> Impairment:
+def _impairment(reader: Reader, fields: Fields, base: Impairment, what: str) -> Impairment:
     result = base
     for key in IMPAIRMENT_KEYS:
         if key not in fields:
@@ -380,11 +404,16 @@ def _impairment(reader: Reader, fields: dict[str, tuple[yaml.Node, yaml.Node]], 
         value_node = fields[key][1]
         try:
             result = result.updated(**impairment_changes({key: reader.plain(value_node, f"{what} {key}")}))
-        except KeyError as err:
-            raise reader.fail(value_node, f"{what} {key}: unknown key {err.args[0]!r}") from None
+        except UnknownKey as err:
+            raise reader.fail(value_node, f"{what} {key}: {err}") from None
         except ValueError as err:
             raise reader.fail(value_node, f"{what} {key}: {err}") from None
     return result
+
+
+def _converter(reader: Reader, parse: Callable[[str], T]) -> Callable[[yaml.Node, str], T]:
+    """A reader for :meth:`Reader.optional` that parses the scalar with ``parse``."""
+    return lambda node, what: reader.convert(node, what, parse)
 
 
 def _is_null(node: yaml.Node) -> bool:

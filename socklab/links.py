@@ -12,24 +12,21 @@ import json
 import os
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import Callable, Optional
 
 from . import labels as L
 from . import netem
-from .catalog import NODE_IMAGE
 from .docker_backend import DockerBackend
 from .errors import BadInput, SocklabError
 from .model import Link, Ready
 from .readiness import wait_ready
-
-if TYPE_CHECKING:
-    from .lab import RunningLab
+from .running import RunningNodes
 
 Progress = Callable[[str], None]
 DAEMON = ["python3", "-m", "impair.daemon"]
 CTL = ["python3", "-m", "impair.ctl"]
 SERVICES_DIR = "/opt/socklab/services"
-HELPER_IMAGE = NODE_IMAGE
+LINK_CAPS = ["NET_ADMIN", "NET_RAW"]
 
 
 @dataclass(frozen=True)
@@ -52,23 +49,12 @@ def netem_available(backend: DockerBackend) -> bool:
     engine = backend.client.info()["ID"]
     with _netem_lock:
         if engine not in _netem_by_engine:
-            probe = backend.create_container(
-                f"socklab-netem-probe-{os.getpid()}",
-                HELPER_IMAGE,
-                netem.PROBE,
-                {L.PROJECT: "1", L.ROLE: "probe"},
-                network_mode="none",
-                cap_add=["NET_ADMIN"],
-            )
-            try:
-                backend.start(probe)
-                _netem_by_engine[engine] = backend.api.wait(probe, timeout=30).get("StatusCode") == 0
-            finally:
-                backend.api.remove_container(probe, force=True)
+            status, _ = backend.run_helper(None, "probe", netem.PROBE, ["NET_ADMIN"], suffix=f"netem-{os.getpid()}")
+            _netem_by_engine[engine] = status == 0
     return _netem_by_engine[engine]
 
 
-def choose_backend(running: "RunningLab", link: Link) -> str:
+def choose_backend(running: RunningNodes, link: Link) -> str:
     """The backend a link gets; asking for netem on a kernel without it fails."""
     if link.backend == "userspace":
         return "userspace"
@@ -81,7 +67,7 @@ def choose_backend(running: "RunningLab", link: Link) -> str:
     return "netem" if has_netem else "userspace"
 
 
-def _device(running: "RunningLab", node: str, address: str) -> str:
+def _device(running: RunningNodes, node: str, address: str) -> str:
     """The interface name inside a node that carries ``address``."""
     result = running.exec(node, ["ip", "-j", "addr", "show"], timeout=10)
     for iface in json.loads(result.stdout or "[]"):
@@ -90,12 +76,12 @@ def _device(running: "RunningLab", node: str, address: str) -> str:
     raise SocklabError(f"no interface of {node} carries {address}")
 
 
-def _shared_network(running: "RunningLab", a: str, b: str) -> str:
+def _shared_network(running: RunningNodes, a: str, b: str) -> str:
     nets_a = running.addresses(a)
     return next(net for net in running.addresses(b) if net in nets_a)
 
 
-def endpoints(running: "RunningLab", link: Link) -> tuple[Endpoint, Endpoint]:
+def endpoints(running: RunningNodes, link: Link) -> tuple[Endpoint, Endpoint]:
     """The (forward, reverse) shaping points of a link."""
     if link.b_is_network:
         v4, v6 = running.addresses(link.a)[link.b]
@@ -110,11 +96,11 @@ def endpoints(running: "RunningLab", link: Link) -> tuple[Endpoint, Endpoint]:
     )
 
 
-def start_links(running: "RunningLab", base_labels: dict[str, str], progress: Progress) -> None:
+def start_links(running: RunningNodes, progress: Progress) -> None:
     for link in running.lab.links.values():
         chosen = choose_backend(running, link)
         progress(f"link {link.name}: {link.a} <-> {link.b}, backend {chosen}" + (" (auto: no netem in this kernel)" if link.backend == "auto" and chosen == "userspace" else ""))
-        labels = dict(base_labels, **{L.ROLE: "link", L.LINK: link.name, L.LINK_BACKEND: chosen, L.NODE: link.a})
+        labels = {L.LINK: link.name, L.LINK_BACKEND: chosen}
         forward, reverse = endpoints(running, link)
         if chosen == "userspace":
             _start_userspace(running, link, forward, labels)
@@ -128,41 +114,32 @@ def daemon_config(link: Link, forward: Endpoint) -> dict:
     return {"name": link.name, "seed": link.seed, "match": match, "out": link.forward.to_dict(), "in": link.reverse.to_dict()}
 
 
-def _start_userspace(running: "RunningLab", link: Link, forward: Endpoint, labels: dict[str, str]) -> None:
-    node = running.container(link.a)
+def _start_userspace(running: RunningNodes, link: Link, forward: Endpoint, labels: dict[str, str]) -> None:
     config = json.dumps(daemon_config(link, forward))
-    helper = running.backend.create_container(
-        f"{node.name}-link-{link.name}",
-        HELPER_IMAGE,
+    helper = running.backend.start_helper(
+        running.container(link.a),
+        "link",
         ["sh", "-c", 'cd "$0" && exec "$@"', SERVICES_DIR, *DAEMON],
-        labels,
+        LINK_CAPS,
+        suffix=f"link-{link.name}",
+        labels=labels,
         environment={"SOCKLAB_LINK": config},
-        network_mode=f"container:{node.id}",
-        cap_add=["NET_ADMIN", "NET_RAW"],
     )
-    running.backend.start(helper)
-    wait_ready(running.backend, f"link {link.name}", helper, Ready("log", log=f"ready link/{link.name}", timeout=15))
+    wait_ready(running.backend, f"link {link.name}", helper.id, Ready("log", log=f"ready link/{link.name}", timeout=15))
 
 
-def _start_netem(running: "RunningLab", link: Link, forward: Endpoint, reverse: Endpoint, labels: dict[str, str]) -> None:
+def _start_netem(running: RunningNodes, link: Link, forward: Endpoint, reverse: Endpoint, labels: dict[str, str]) -> None:
     plans = [(forward, netem.egress_to_peer(forward.dev, forward.peer4, link.forward), "forward")]
     if link.b_is_network:
         plans.append((reverse, netem.ingress_via_ifb(reverse.dev, "ifb0", link.reverse), "reverse"))
     else:
         plans.append((reverse, netem.egress_to_peer(reverse.dev, reverse.peer4, link.reverse), "reverse"))
     for endpoint, commands, direction in plans:
-        node = running.container(endpoint.node)
-        helper = running.backend.create_container(
-            f"{node.name}-link-{link.name}-{direction}",
-            HELPER_IMAGE,
-            ["sleep", "infinity"],
-            dict(labels, **{L.NODE: endpoint.node}),
-            network_mode=f"container:{node.id}",
-            cap_add=["NET_ADMIN", "NET_RAW"],
+        helper = running.backend.start_helper(
+            running.container(endpoint.node), "link", ["sleep", "infinity"], LINK_CAPS, suffix=f"link-{link.name}-{direction}", labels=labels
         )
-        running.backend.start(helper)
         for argv in commands:
-            result = running.backend.exec(helper, argv, timeout=10)
+            result = helper.exec(argv, timeout=10)
             if result.exit_code != 0:
                 raise SocklabError(f"link {link.name}: backend netem failed on {endpoint.node} ({' '.join(argv)}): {result.output.strip()}")
 
@@ -170,7 +147,7 @@ def _start_netem(running: "RunningLab", link: Link, forward: Endpoint, reverse: 
 class LinkControl:
     """Read and change one link of a running lab."""
 
-    def __init__(self, running: "RunningLab", link: Link) -> None:
+    def __init__(self, running: RunningNodes, link: Link) -> None:
         self.running = running
         self.link = link
         self.helpers = [h for h in running.helpers if h.labels.get(L.LINK) == link.name and h.labels.get(L.ROLE) == "link"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
 IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
@@ -92,7 +92,7 @@ class Impairment:
     def to_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
-    def updated(self, **changes: object) -> "Impairment":
+    def updated(self, **changes: Any) -> "Impairment":
         return replace(self, **changes)
 
     def describe(self) -> str:

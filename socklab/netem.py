@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Optional
 
+from .errors import BadInput
 from .model import Impairment
 
 Argv = list[str]
@@ -35,7 +36,7 @@ def netem_args(imp: Impairment) -> Argv:
         args += ["duplicate", f"{imp.duplicate:g}%"]
     if imp.reorder:
         if not imp.delay_ms:
-            raise ValueError("netem reorders only delayed packets: give the link a delay too")
+            raise BadInput("netem reorders only delayed packets: give the link a delay too")
         args += ["reorder", f"{imp.reorder:g}%"]
     if imp.corrupt:
         args += ["corrupt", f"{imp.corrupt:g}%"]

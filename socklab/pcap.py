@@ -76,8 +76,8 @@ def _decode(frame: bytes, linktype: int, when: float) -> Optional[Packet]:
         total = struct.unpack("!H", ip[2:4])[0]
         return _transport(when, 4, proto, str(src), str(dst), ip[header_length:total])
     if ethertype == 0x86DD and len(ip) >= 40:
-        proto, src, dst = ip[6], ipaddress.IPv6Address(ip[8:24]), ipaddress.IPv6Address(ip[24:40])
-        return _transport(when, 6, proto, str(src), str(dst), ip[40:])
+        proto, src6, dst6 = ip[6], ipaddress.IPv6Address(ip[8:24]), ipaddress.IPv6Address(ip[24:40])
+        return _transport(when, 6, proto, str(src6), str(dst6), ip[40:])
     return None
 
 

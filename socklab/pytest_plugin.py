@@ -14,7 +14,7 @@ if this one is killed. ``--keep-labs`` keeps a failed test's lab up.
 from __future__ import annotations
 
 import os
-from typing import Iterator
+from typing import Generator, Iterator, Literal, cast
 
 import pytest
 
@@ -22,6 +22,7 @@ from .docker_backend import DockerBackend
 from .images import ensure_images
 from .lab import Options, RunningLab, remove_stale, up
 from .labfile import load_lab
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("socklab")
@@ -46,7 +47,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator:
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     if report.failed:
         for running in item.config.stash[_labs_key].used_by(item):
@@ -117,8 +118,11 @@ class LabPool:
 _labs_key = pytest.StashKey[LabPool]()
 
 
-def _scope(fixture_name: str, config: pytest.Config) -> str:
-    return config.getoption("--lab-scope") or config.getini("socklab_scope") or "module"
+Scope = Literal["session", "package", "module", "class", "function"]
+
+
+def _scope(fixture_name: str, config: pytest.Config) -> Scope:
+    return cast(Scope, config.getoption("--lab-scope") or config.getini("socklab_scope") or "module")
 
 
 @pytest.fixture(scope=_scope)

@@ -40,7 +40,8 @@ def wait_ready(backend: DockerBackend, node: str, container_id: str, ready: Read
         ):
             with attempt:
                 ok = check(backend, container_id, ready)
-            if not attempt.retry_state.outcome.failed:
+            outcome = attempt.retry_state.outcome
+            if outcome is not None and not outcome.failed:
                 attempt.retry_state.set_result(ok)
     except RetryError:
         raise NodeNotReady(node, f"{describe(ready)} not seen within {ready.timeout:g} s", backend.logs(container_id, tail=20)) from None
@@ -65,7 +66,7 @@ def _running(backend: DockerBackend, container_id: str) -> None:
 
 
 def _log(backend: DockerBackend, container_id: str, ready: Ready) -> bool:
-    if ready.log in backend.logs(container_id):
+    if ready.log is not None and ready.log in backend.logs(container_id):
         return True
     _running(backend, container_id)
     return False

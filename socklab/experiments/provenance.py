@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Optional
 import docker.errors
 
 from .. import __version__
+from ..catalog import NODE_IMAGE
 from ..docker_backend import DockerBackend
-from ..images import NODE_IMAGE
 from ..labels import CONTENT
 from .spec import Experiment
 

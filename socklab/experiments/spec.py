@@ -8,23 +8,28 @@ the experiment it extends, typically ``trials`` and ``sweep``.
 
 from __future__ import annotations
 
-import hashlib
-import itertools
-import json
 import math
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import yaml
 
 from ..errors import BadInput, LabFileError
-from ..impairment import IMPAIRMENT_KEYS, impairment_changes, parse_ms, parse_percent, parse_rate
-from ..labfile import Reader, compose_yaml, find_lab, labs_dir, load_lab
+from ..impairment import (
+    IMPAIRMENT_KEYS,
+    impairment_changes,
+    parse_ms,
+    parse_percent,
+    parse_rate,
+)
+from ..labfile import Reader, compose_yaml, find_lab, labs_dir, load_lab, read_text
 from ..model import Lab
-from .kinds import KINDS, Kind
+from .core import Experiment, Kind, Measure, Point
+from .kinds import KINDS
+
+__all__ = ["UNITS", "Experiment", "Measure", "Point", "experiments_dir", "find_experiment", "load_experiment"]
 
 TOP_KEYS = {"description", "extends", "kind", "lab", "link", "seed", "trials", "sweep", "measure"}
 MEASURE_KEYS = {"node", "parallel", "first-port", "options"}
@@ -32,81 +37,10 @@ RANGE_KEYS = {"from", "to", "step"}
 PARAMETER = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 EPHEMERAL_PORTS = 32768  # where Linux starts picking ports: fixed source ports stay below
 UNITS = {"loss": "%", "duplicate": "%", "reorder": "%", "corrupt": "%", "delay": "ms", "jitter": "ms"}
-_PARSERS: dict[str, Callable[[str], object]] = {
+_PARSERS: dict[str, Callable[[str], Any]] = {
     "loss": parse_percent, "duplicate": parse_percent, "reorder": parse_percent, "corrupt": parse_percent,
     "delay": parse_ms, "jitter": parse_ms, "rate": parse_rate,
 }
-
-Point = dict[str, str]
-"""One combination of sweep values, by parameter name, as written to results.csv."""
-
-
-@dataclass(frozen=True)
-class Measure:
-    """Where and how the trials run: ``experiment-client KIND --option value ...`` in ``node``."""
-
-    node: str
-    parallel: int
-    first_port: int
-    options: dict[str, str]
-
-
-@dataclass(frozen=True)
-class Experiment:
-    name: str
-    path: Path
-    description: str
-    kind: Kind
-    lab: Lab
-    link: Optional[str]
-    link_settings: dict[str, str]  # fixed for the whole run, e.g. {"delay": "10ms"}
-    seed: int
-    trials: int
-    sweep: dict[str, tuple[str, ...]]  # in file order: the first parameter varies slowest
-    measure: Measure
-    points: tuple[Point, ...] = field(init=False)
-
-    def __post_init__(self) -> None:
-        names = list(self.sweep)
-        combos = itertools.product(*(self.sweep[name] for name in names))
-        object.__setattr__(self, "points", tuple(dict(zip(names, combo)) for combo in combos))
-
-    @property
-    def columns(self) -> list[str]:
-        """results.csv's header: the sweep parameters, the trial, the measured values."""
-        return [*self.sweep, "trial", *self.kind.columns]
-
-    def point_seed(self, point: Point) -> int:
-        """The link's seed for one point: independent draws at each point, the
-        same ones run after run, whatever the order points are run in."""
-        data = json.dumps(point, sort_keys=True).encode()
-        return int.from_bytes(hashlib.blake2b(data, key=str(self.seed).encode(), digest_size=8).digest(), "big")
-
-    def first_port(self, index: int) -> int:
-        """Source port of trial 0 at point ``index``: every (point, trial) is a
-        flow of its own, so no TCP connection meets one in TIME_WAIT."""
-        return self.measure.first_port + index * self.trials
-
-    def link_changes(self, point: Point) -> dict[str, object]:
-        """Impairment field values for this point: the fixed settings, then the swept ones."""
-        values = {**self.link_settings, **{k: v for k, v in point.items() if k in IMPAIRMENT_KEYS}}
-        return impairment_changes(values)
-
-    def identity(self) -> dict:
-        """Everything that decides the numbers; a run resumes only into the same identity."""
-        return {
-            "experiment": self.name,
-            "kind": self.kind.name,
-            "lab": self.lab.name,
-            "link": self.link,
-            "link_settings": self.link_settings,
-            "seed": self.seed,
-            "trials": self.trials,
-            "sweep": {name: list(values) for name, values in self.sweep.items()},
-            "measure": {"node": self.measure.node, "parallel": self.measure.parallel,
-                        "first_port": self.measure.first_port, "options": self.measure.options},
-        }
-
 
 def experiments_dir() -> Path:
     return labs_dir() / "experiments"
@@ -132,17 +66,18 @@ def _top_level(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Located]:
     """The top-level keys of a file, those of the file it extends first."""
     if path.resolve() in seen:
         raise LabFileError(path, None, f"'extends' goes round in a circle: {' -> '.join(p.name for p in seen)}")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise LabFileError(path, None, f"cannot read: {err}") from None
     reader = Reader(path)
-    root = compose_yaml(text, path)
+    root = compose_yaml(read_text(path), path)
     fields = {key: (reader, key_node, value) for key, (key_node, value) in reader.mapping(root, "the experiment", TOP_KEYS).items()}
     if "extends" not in fields:
         return fields
     _, _, value = fields.pop("extends")
-    base = find_experiment(reader.scalar(value, "extends"))
+    try:
+        base = find_experiment(reader.scalar(value, "extends"))
+    except LabFileError:
+        raise
+    except BadInput as err:
+        raise reader.fail(value, f"extends: {err}") from None
     return {**_top_level(base, (*seen, path.resolve())), **fields}
 
 
@@ -168,6 +103,8 @@ def load_experiment(name_or_path: str | Path, seed: Optional[int] = None) -> Exp
     if seed is None:
         reader, _, value = need("seed")
         seed = reader.integer(value, "seed")
+        if not 0 <= seed < 2**64:
+            raise reader.fail(value, f"seed must be a whole number in 0..2**64-1, not {seed}")
     if not 0 <= seed < 2**64:
         raise BadInput(f"seed must be a whole number in 0..2**64-1, not {seed}")
     reader, _, value = need("trials")
@@ -292,8 +229,8 @@ def _measure(reader: Reader, key_node: yaml.Node, node: yaml.Node, lab: Lab) -> 
     node_name = reader.scalar(fields["node"][1], "measure node")
     if node_name not in lab.nodes:
         raise reader.fail(fields["node"][1], f"lab {lab.name!r} has no node {node_name!r} (nodes: {', '.join(lab.nodes)})")
-    parallel = reader.integer(fields["parallel"][1], "measure parallel") if "parallel" in fields else 1
-    first_port = reader.integer(fields["first-port"][1], "measure first-port") if "first-port" in fields else 20000
+    parallel = reader.optional(fields, "parallel", reader.integer, "measure parallel", 1)
+    first_port = reader.optional(fields, "first-port", reader.integer, "measure first-port", 20000)
     if parallel < 1:
         raise reader.fail(fields["parallel"][1], "measure parallel must be at least 1")
     if not 1024 <= first_port < EPHEMERAL_PORTS:

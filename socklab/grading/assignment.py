@@ -13,12 +13,12 @@ import inspect
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import yaml
 
 from ..errors import BadInput, LabFileError
-from ..labfile import Reader, compose_yaml, find_lab, labs_dir, load_lab
+from ..labfile import Reader, compose_yaml, find_lab, labs_dir, load_lab, read_text
 from ..model import Lab
 from .checks import CHECKS
 
@@ -84,11 +84,7 @@ def find_assignment(name_or_path: str | Path) -> Path:
 
 def load_assignment(name_or_path: str | Path) -> Assignment:
     path = find_assignment(name_or_path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise LabFileError(path, None, f"cannot read: {err}") from None
-    return parse_assignment(text, path)
+    return parse_assignment(read_text(path), path)
 
 
 def parse_assignment(text: str, path: Path) -> Assignment:
@@ -112,10 +108,10 @@ def parse_assignment(text: str, path: Path) -> Assignment:
         if required not in sub:
             raise reader.fail(sub_node, f"submission needs {required!r}")
     node = _node_of(reader, sub["replaces"][1], lab, "submission replaces")
-    kind = _choice(reader, sub["kind"][1], "submission kind", KINDS)
+    kind = _choice(reader, KINDS)(sub["kind"][1], "submission kind")
     port = reader.integer(sub["port"][1], "submission port")
-    ready = _choice(reader, sub["ready"][1], "submission ready", READY) if "ready" in sub else "tcp"
-    ready_timeout = _positive(reader, sub["ready_timeout"][1], "submission ready_timeout") if "ready_timeout" in sub else 10.0
+    ready = reader.optional(sub, "ready", _choice(reader, READY), "submission ready", "tcp")
+    ready_timeout = reader.optional(sub, "ready_timeout", _positive(reader), "submission ready_timeout", 10.0)
     server = measure_from = None
     if kind == "client":
         if "server" not in sub:
@@ -127,11 +123,12 @@ def parse_assignment(text: str, path: Path) -> Assignment:
         if "measure_from" not in top:
             raise reader.fail(root, "a server assignment needs 'measure_from': the node its checks run in")
         measure_from = _node_of(reader, top["measure_from"][1], lab, "measure_from")
-    keep = tuple(_node_of(reader, item, lab, "keep") for item in reader.sequence(top["keep"][1], "keep")) if "keep" in top else tuple(n for n in lab.nodes if n != node)
+    kept = reader.optional(top, "keep", reader.sequence, "keep", None)
+    keep = tuple(n for n in lab.nodes if n != node) if kept is None else tuple(_node_of(reader, item, lab, "keep") for item in kept)
     for needed in (measure_from, server):
         if needed in lab.nodes and needed != node and needed not in keep:
             raise reader.fail(top["keep"][1], f"keep leaves out {needed!r}, which the checks need")
-    timeout = _positive(reader, top["timeout"][1], "timeout") if "timeout" in top else 120.0
+    timeout = reader.optional(top, "timeout", _positive(reader), "timeout", 120.0)
     checks = tuple(_check(reader, item) for item in reader.sequence(top["checks"][1], "checks"))
     if not checks:
         raise reader.fail(top["checks"][1], "an assignment needs at least one check")
@@ -142,7 +139,7 @@ def parse_assignment(text: str, path: Path) -> Assignment:
     return Assignment(
         name=path.stem,
         path=path,
-        description=reader.scalar(top["description"][1], "description") if "description" in top else "",
+        description=reader.optional(top, "description", reader.scalar, "description", ""),
         lab=lab,
         node=node,
         kind=kind,
@@ -164,18 +161,28 @@ def _node_of(reader: Reader, node: yaml.Node, lab: Lab, what: str) -> str:
     return name
 
 
-def _choice(reader: Reader, node: yaml.Node, what: str, choices: tuple[str, ...]) -> str:
-    value = reader.scalar(node, what)
-    if value not in choices:
-        raise reader.fail(node, f"{what} {value!r} is not one of {', '.join(choices)}")
-    return value
+def _choice(reader: Reader, choices: tuple[str, ...]) -> Callable[[yaml.Node, str], str]:
+    """A reader of one of ``choices``."""
+
+    def read(node: yaml.Node, what: str) -> str:
+        value = reader.scalar(node, what)
+        if value not in choices:
+            raise reader.fail(node, f"{what} {value!r} is not one of {', '.join(choices)}")
+        return value
+
+    return read
 
 
-def _positive(reader: Reader, node: yaml.Node, what: str) -> float:
-    value = reader.convert(node, what, float)
-    if value <= 0:
-        raise reader.fail(node, f"{what} must be more than 0, not {value:g}")
-    return value
+def _positive(reader: Reader) -> Callable[[yaml.Node, str], float]:
+    """A reader of a number above 0."""
+
+    def read(node: yaml.Node, what: str) -> float:
+        value = reader.convert(node, what, float)
+        if value <= 0:
+            raise reader.fail(node, f"{what} must be more than 0, not {value:g}")
+        return value
+
+    return read
 
 
 def _check(reader: Reader, node: yaml.Node) -> CheckSpec:
@@ -188,15 +195,15 @@ def _check(reader: Reader, node: yaml.Node) -> CheckSpec:
     run = reader.scalar(fields["run"][1], f"{what} run")
     if run not in CHECKS:
         raise reader.fail(fields["run"][1], f"{what}: unknown check {run!r} (known: {', '.join(sorted(CHECKS))})")
-    params = _params(reader, fields["with"][1], run, what) if "with" in fields else {}
+    params = reader.optional(fields, "with", lambda value, _: _params(reader, value, run, what), f"{what} with", {})
     return CheckSpec(
         name=name,
         run=run,
-        points=_positive(reader, fields["points"][1], f"{what} points"),
-        visibility=_choice(reader, fields["visibility"][1], f"{what} visibility", VISIBILITIES) if "visibility" in fields else "visible",
-        timeout=_positive(reader, fields["timeout"][1], f"{what} timeout") if "timeout" in fields else 20.0,
+        points=_positive(reader)(fields["points"][1], f"{what} points"),
+        visibility=reader.optional(fields, "visibility", _choice(reader, VISIBILITIES), f"{what} visibility", "visible"),
+        timeout=reader.optional(fields, "timeout", _positive(reader), f"{what} timeout", 20.0),
         params=params,
-        feedback=reader.scalar(fields["feedback"][1], f"{what} feedback").strip() if "feedback" in fields else "",
+        feedback=reader.optional(fields, "feedback", reader.scalar, f"{what} feedback", "").strip(),
     )
 
 
@@ -206,8 +213,11 @@ def _params(reader: Reader, node: yaml.Node, run: str, what: str) -> dict[str, A
     signature = inspect.signature(CHECKS[run])
     accepted = {name: p.default for name, p in signature.parameters.items() if name not in ("lab", "ctx")}
     result = {}
-    for key, (key_node, value_node) in reader.mapping(node, f"{what} with", set(accepted)).items():
-        value = yaml.SafeLoader("").construct_document(value_node)
+    for key, (_, value_node) in reader.mapping(node, f"{what} with", set(accepted)).items():
+        try:
+            value = yaml.SafeLoader("").construct_document(value_node)
+        except (yaml.YAMLError, ValueError, TypeError) as err:  # an impossible date, a bad !!tag...
+            raise reader.fail(value_node, f"{what}: {key}: {str(err).splitlines()[0]}") from None
         default = accepted[key]
         if isinstance(default, bool) and not isinstance(value, bool):
             raise reader.fail(value_node, f"{what}: {key} must be true or false")

@@ -100,6 +100,7 @@ class Context:
 
     def server_host(self) -> str:
         server = self.target.server
+        assert server is not None, "a client assignment names its server"
         if server in self.lab.containers:
             return self.lab.address(server)
         return str(self.lab.subnet(server).broadcast_address)

@@ -19,6 +19,7 @@ in the student's image, as
 import argparse
 import base64
 import io
+import math
 import os
 import selectors
 import signal
@@ -26,6 +27,7 @@ import subprocess
 import sys
 import tarfile
 import time
+from typing import Any, BinaryIO
 
 FENCE_WAIT = 20.0  # seconds the grader has to fence the container
 OUTPUT_LIMIT_STATUS = 125
@@ -135,13 +137,13 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    sinks = {program.stdout: sys.stdout.buffer, program.stderr: sys.stderr.buffer}
+    sinks: dict[Any, BinaryIO] = {program.stdout: sys.stdout.buffer, program.stderr: sys.stderr.buffer}
     selector = selectors.DefaultSelector()
     for stream in sinks:
         selector.register(stream, selectors.EVENT_READ)
     written = 0
     status = None
-    drain_until = None
+    drain_until = math.inf  # set once the program has exited
     while selector.get_map():
         for key, _ in selector.select(timeout=0.1):
             data = os.read(key.fd, 65536)

@@ -115,7 +115,7 @@ def instance_name(assignment: Assignment, submission: Submission) -> str:
 class Watchdog:
     """Calls ``expire`` once ``seconds`` have passed, unless cancelled first."""
 
-    def __init__(self, seconds: float, expire: Callable[[], None]) -> None:
+    def __init__(self, seconds: float, expire: Callable[[], object]) -> None:
         self.expired = threading.Event()
 
         def fire() -> None:
@@ -265,7 +265,7 @@ class Revival:
 
 def _never_ready(submission: Submission, assignment: Assignment, err: NodeNotReady) -> SubmissionResult:
     how = f"{'listening on TCP' if assignment.ready == 'tcp' else 'bound to UDP'} port {assignment.port}"
-    why = str(err).splitlines()[0].split("did not become ready: ", 1)[-1]
+    why = err.reason
     output = f"Your server never became ready: the grader waited {assignment.ready_timeout:g} s for it to be {how}"
     output += (f", but {why}." if "exited" in why else ".") + f"\n\nIts output:\n{_tail(err.last_logs) or '(nothing)'}"
     reason = f"the server never became ready ({how} within {assignment.ready_timeout:g} s)"

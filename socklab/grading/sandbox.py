@@ -16,8 +16,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
-from .. import labels as L
-from ..catalog import NODE_IMAGE
 from ..docker_backend import Sandbox
 from ..errors import SocklabError
 from ..lab import RunningLab
@@ -133,19 +131,6 @@ def fence(running: RunningLab, node: str) -> None:
     container = running.container(node)
     networks = container.attrs["NetworkSettings"]["Networks"].values()
     gateways = [g for net in networks for g in (net.get("Gateway"), net.get("IPv6Gateway")) if g]
-    backend = running.backend
-    helper = backend.create_container(
-        f"{container.name}-fence",
-        NODE_IMAGE,
-        ["sh", "-ec", FENCE, "fence", *gateways],
-        dict(container.labels, **{L.ROLE: "fence"}),
-        network_mode=f"container:{container.id}",
-        cap_add=["NET_ADMIN", "NET_RAW"],
-    )
-    try:
-        backend.start(helper)
-        status = backend.api.wait(helper, timeout=30).get("StatusCode")
-        if status != 0:
-            raise SocklabError(f"fencing {node} failed: {backend.logs(helper).strip()}")
-    finally:
-        backend.api.remove_container(helper, force=True)
+    status, logs = running.backend.run_helper(container, "fence", ["sh", "-ec", FENCE, "fence", *gateways], ["NET_ADMIN", "NET_RAW"])
+    if status != 0:
+        raise SocklabError(f"fencing {node} failed: {logs.strip()}")

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from socklab import labels as L
+from socklab.catalog import NODE_IMAGE
 from socklab.docker_backend import DockerBackend
-from socklab.errors import NodeNotReady
+from socklab.errors import LabNotRunning, NodeNotReady
 from socklab.lab import Options, RunningLab, instances, remove_stale, up
 from socklab.labfile import load_lab
 
@@ -60,7 +61,7 @@ def test_quick_start_round_trip_through_the_cli(backend: DockerBackend) -> None:
 
 def write_lab(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "probe-lab.yaml"
-    path.write_text(textwrap.dedent(text))
+    path.write_text(textwrap.dedent(text).replace("NODE_IMAGE", NODE_IMAGE))
     return path
 
 
@@ -86,7 +87,7 @@ def test_node_never_ready_fails_up_with_its_logs_and_leaves_nothing(backend: Doc
         nodes:
           fine: {service: udp-server, networks: [lan]}
           broken:
-            image: socklab/node
+            image: NODE_IMAGE
             command: [sh, -c, "echo starting up; echo cannot bind >&2; exit 3"]
             ready: {log: "ready tcp/1234", timeout: 5}
             networks: [lan]
@@ -155,5 +156,5 @@ def test_interrupted_up_leaves_nothing(backend: DockerBackend, sig: signal.Signa
     finally:
         process.kill()
         backend.remove({L.LAB: instance})
-    with pytest.raises(Exception):
+    with pytest.raises(LabNotRunning):
         RunningLab.attach(backend, instance)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from socklab import graph, images
+from socklab import dot, images
 from socklab.docker_backend import connect
 from socklab.graph import digest, dot_source, render
 from socklab.labfile import load_lab
@@ -14,9 +14,9 @@ from socklab.labfile import load_lab
 
 @pytest.mark.parametrize("suffix, magic", [(".svg", b"<?xml"), (".png", b"\x89PNG\r\n\x1a\n")])
 def test_render_without_host_dot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str, magic: bytes) -> None:
-    monkeypatch.setattr(graph.shutil, "which", lambda name: None)
-    assert graph.host_dot() is None
-    output = render(load_lab("udp-loss"), tmp_path / f"udp-loss{suffix}", images.find_dot())
+    monkeypatch.setattr(dot.shutil, "which", lambda name: None)
+    assert dot.host_dot() is None
+    output = render(load_lab("udp-loss"), tmp_path / f"udp-loss{suffix}", dot.find_dot())
     data = output.read_bytes()
     assert data.startswith(magic)
     if suffix == ".svg":

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from socklab.dot import host_dot
 from socklab.errors import BadInput
-from socklab.graph import diagrams_dir, digest, dot_source, host_dot, render
+from socklab.graph import diagrams_dir, digest, dot_source, render
 from socklab.labfile import labs_dir, load_lab
 
 LABS = sorted(labs_dir().glob("*.yaml"))

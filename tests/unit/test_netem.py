@@ -2,6 +2,7 @@
 
 import pytest
 
+from socklab.errors import BadInput
 from socklab.model import Impairment
 from socklab.netem import change, egress_to_peer, ingress_via_ifb, netem_args
 
@@ -20,7 +21,7 @@ def test_gilbert_elliott_maps_to_gemodel() -> None:
 
 
 def test_reorder_without_delay_is_refused() -> None:
-    with pytest.raises(ValueError, match="delay"):
+    with pytest.raises(BadInput, match="delay"):
         netem_args(Impairment(reorder=10))
 
 

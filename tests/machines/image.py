@@ -122,6 +122,9 @@ def ensure_image(machine: Machine, log=print) -> tuple[Image, float]:
         subprocess.run(as_root([sys.executable, str(Path(__file__)), machine.name, str(work)]), check=True)
         subprocess.run(as_root(["chown", "-R", f"{os.getuid()}:{os.getgid()}", str(work)]), check=True)
         os.replace(work, image.folder)
+        for old in root.glob(f"{machine.name}-*"):
+            if old != image.folder:  # an image of an older recipe: nothing uses it again
+                shutil.rmtree(old)
     return image, time.monotonic() - started
 
 
@@ -159,7 +162,9 @@ def build(machine: Machine, work: Path) -> None:
     _chroot(rootfs, "useradd", "--create-home", "--uid", str(UID), "--shell", "/bin/bash", "--groups", "docker,sudo", USER)
     _chroot(rootfs, "passwd", "--delete", "root")  # a root login on the serial console, for debugging
     _chroot(rootfs, "systemctl", "enable", "systemd-networkd", "systemd-networkd-wait-online", "socklab-job")
-    _chroot(rootfs, "systemctl", "mask", "apt-daily.timer", "apt-daily-upgrade.timer", "man-db.timer", "e2scrub_all.timer")
+    # ifupdown's networking.service (priority important) waits a minute under emulation for what networkd does.
+    _chroot(rootfs, "systemctl", "mask", "networking.service", "apt-daily.timer", "apt-daily-upgrade.timer", "man-db.timer",
+            "e2scrub_all.timer")
     _chroot(rootfs, "apt-get", "clean")
     info = {
         "machine": machine.name,

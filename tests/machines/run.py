@@ -61,10 +61,8 @@ def main() -> int:
         return 125
     if command.result == "timeout":
         return 124
-    tsv = run.outcome.folder / "out" / "steps.tsv" if run.outcome else None
-    status = [line.split("\t")[1] for line in tsv.read_text().splitlines() if line.startswith("command\t")] if tsv else []
-    say(f"{args.machine}: exit status {status[0] if status else '?'}")
-    return int(status[0]) if status else 125
+    say(f"{args.machine}: exit status {command.status}")
+    return command.status if command.status is not None else 125
 
 
 if __name__ == "__main__":

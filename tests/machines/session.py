@@ -45,6 +45,7 @@ class StepResult:
     seconds: Optional[float]
     detail: str = ""
     log: str = ""
+    status: Optional[int] = None  # the command's exit status, when it ended
 
 
 @dataclass
@@ -103,6 +104,12 @@ def _junit(path: Path) -> tuple[int, int, int, int, list[str]]:
 
 
 def judge(step: Step, status: int, seconds: float, out: Path) -> StepResult:
+    result = _judge(step, status, seconds, out)
+    result.status = status
+    return result
+
+
+def _judge(step: Step, status: int, seconds: float, out: Path) -> StepResult:
     log = (out / f"{step.name}.log").read_text(errors="replace") if (out / f"{step.name}.log").exists() else ""
     if status in (124, 137):
         return StepResult(step.name, "timeout", seconds, f"no end after {step.timeout} s", log)

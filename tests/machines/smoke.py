@@ -25,15 +25,18 @@ from machines import MACHINES
 from session import MachineRun, Options, try_machine
 from steps import STEPS
 
-# The base image as a registry pull would bring it: the Dockerfile's FROM once images build from one, else today's base.
-BASE_CANDIDATES = ("debian:bookworm-slim", "socklab/base")
+# Before images/base/Dockerfile existed, the base was made whole by debootstrap under this name.
+OLD_BASE = "socklab/base"
 
 
-def host_base_image() -> str:
-    for name in BASE_CANDIDATES:
-        if subprocess.run(["docker", "image", "inspect", name], capture_output=True).returncode == 0:
-            return name
-    raise SystemExit(f"smoke: --base-from-host: none of {', '.join(BASE_CANDIDATES)} exists on this host (socklab images)")
+def host_base_image(checkout: Path) -> str:
+    """The image a registry pull would bring: the FROM of the checkout's images/base/Dockerfile (at HEAD)."""
+    dockerfile = subprocess.run(["git", "-C", str(checkout), "show", "HEAD:images/base/Dockerfile"], capture_output=True, text=True)
+    froms = [line.split()[1] for line in dockerfile.stdout.splitlines() if line.upper().startswith("FROM ")]
+    name = froms[0] if dockerfile.returncode == 0 and froms else OLD_BASE
+    if subprocess.run(["docker", "image", "inspect", name], capture_output=True).returncode != 0:
+        raise SystemExit(f"smoke: --base-from-host: no image {name} on this host (run `socklab images` first)")
+    return name
 
 
 def _terminate(signum: int, frame: object) -> None:
@@ -49,7 +52,7 @@ def main() -> int:
     parser.add_argument("--serial", action="store_true", help="one machine after the other (default: side by side)")
     args = parser.parse_args()
     machines = [MACHINES[name] for name in (args.machine or sorted(MACHINES))]
-    preload = (host_base_image(),) if args.base_from_host else ()
+    preload = (host_base_image(args.checkout),) if args.base_from_host else ()
     parallel = 1 if args.serial else len(machines)
     # Two guests on two cores: one vCPU each; alone, a guest gets both.
     options = Options(args.checkout.resolve(), preload, not args.no_wheelhouse, smp=2 if parallel == 1 else 1)

@@ -165,7 +165,12 @@ def build(machine: Machine, work: Path) -> None:
     # ifupdown's networking.service (priority important) waits a minute under emulation for what networkd does.
     _chroot(rootfs, "systemctl", "mask", "networking.service", "apt-daily.timer", "apt-daily-upgrade.timer", "man-db.timer",
             "e2scrub_all.timer")
+    # What a first boot does once (ldconfig, the journal's catalog, a machine id): minutes under emulation, so now.
+    _chroot(rootfs, "ldconfig")
+    _chroot(rootfs, "journalctl", "--update-catalog")
+    _chroot(rootfs, "systemd-machine-id-setup")
     _chroot(rootfs, "apt-get", "clean")
+    _chroot(rootfs, "/usr/lib/systemd/systemd-update-done")  # marks /etc and /var as up to date with /usr
     info = {
         "machine": machine.name,
         "suite": machine.suite,

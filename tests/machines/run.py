@@ -35,11 +35,14 @@ def main() -> int:
                         help="a host image handed to the guest, as a pull would bring it (repeatable)")
     parser.add_argument("--no-wheelhouse", action="store_true", help="install Python packages from PyPI, not host wheels")
     parser.add_argument("--timeout", type=int, default=3600, help="seconds for the command")
-    parser.add_argument("command", nargs=argparse.REMAINDER)
-    args = parser.parse_args()
-    words = args.command[1:] if args.command[:1] == ["--"] else args.command
-    if not words:
+    parser.usage = "%(prog)s MACHINE [options] -- COMMAND..."
+    argv = sys.argv[1:]
+    if "--" not in argv:
         parser.error("no command: put it after --")
+    cut = argv.index("--")
+    args, words = parser.parse_args(argv[:cut]), argv[cut + 1:]
+    if not words:
+        parser.error("no command after --")
     steps = []
     if args.preload:
         steps.append(next(s for s in STEPS if s.name == "preload-base"))

@@ -37,12 +37,10 @@ def main() -> int:
     parser.add_argument("--timeout", type=int, default=3600, help="seconds for the command")
     parser.usage = "%(prog)s MACHINE [options] -- COMMAND..."
     argv = sys.argv[1:]
-    if "--" not in argv:
-        parser.error("no command: put it after --")
-    cut = argv.index("--")
+    cut = argv.index("--") if "--" in argv else len(argv)
     args, words = parser.parse_args(argv[:cut]), argv[cut + 1:]
     if not words:
-        parser.error("no command after --")
+        parser.error("no command: put it after --")
     steps = []
     if args.preload:
         steps.append(next(s for s in STEPS if s.name == "preload-base"))

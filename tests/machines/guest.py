@@ -123,6 +123,7 @@ def boot(image: Image, job: Job, timeout: float, work: Path, log: Callable[[str]
         target = folder / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(source, target)
+        target.chmod(0o644)  # `docker save -o` makes 0600 files; the guest's student reads them
     subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", str(image.disk), "-F", "raw",
                     str(run / "overlay.qcow2")], check=True)
     with slot(log) as number:

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from console import say, step_lines, table
 from guest import kill_all
-from machines import MACHINES
-from session import MachineRun, Options, try_machine
+from machines import MACHINES, Machine
+from session import MachineRun, Options, StepResult, try_machine
 from steps import STEPS
 
 # Before images/base/Dockerfile existed, the base was made whole by debootstrap under this name.
@@ -37,6 +37,15 @@ def host_base_image(checkout: Path) -> str:
     if subprocess.run(["docker", "image", "inspect", name], capture_output=True).returncode != 0:
         raise SystemExit(f"smoke: --base-from-host: no image {name} on this host (run `socklab images` first)")
     return name
+
+
+def _try(machine: Machine, options: Options) -> MachineRun:
+    """One machine's run; a harness failure (image build, QEMU) is its table's one failed row."""
+    try:
+        return try_machine(machine, list(STEPS), options, say, step_lines(machine.name))
+    except (OSError, subprocess.CalledProcessError) as err:
+        say(f"{machine.name}: the harness failed: {err}")
+        return MachineRun(machine, 0.0, None, None, [StepResult("harness", "fail", None, str(err))], {})
 
 
 def _terminate(signum: int, frame: object) -> None:
@@ -62,7 +71,7 @@ def main() -> int:
         f" base image {'from the host: ' + preload[0] if preload else 'built offline in each guest'};"
         f" Python packages from {'PyPI' if args.no_wheelhouse else 'a host wheelhouse'}")
     pool = ThreadPoolExecutor(max_workers=parallel)
-    futures = [pool.submit(try_machine, m, list(STEPS), options, say, step_lines(m.name)) for m in machines]
+    futures = [pool.submit(_try, m, options) for m in machines]
     try:
         runs: list[MachineRun] = [f.result() for f in futures]
     finally:

@@ -170,7 +170,7 @@ def build(machine: Machine, work: Path) -> None:
     _chroot(rootfs, "journalctl", "--update-catalog")
     _chroot(rootfs, "systemd-machine-id-setup")
     _chroot(rootfs, "apt-get", "clean")
-    _chroot(rootfs, "/usr/lib/systemd/systemd-update-done")  # marks /etc and /var as up to date with /usr
+    _mark_updated(rootfs)
     info = {
         "machine": machine.name,
         "suite": machine.suite,
@@ -188,6 +188,15 @@ def build(machine: Machine, work: Path) -> None:
     subprocess.run(["mke2fs", "-q", "-t", "ext4", "-L", "root", "-d", str(rootfs), str(work / "disk.raw"), SIZE], check=True)
     shutil.rmtree(rootfs)
     (work / "info.json").write_text(json.dumps(info, indent=2) + "\n")
+
+
+def _mark_updated(rootfs: Path) -> None:
+    """What systemd-update-done writes (Debian 12 lacks it): /etc and /var are as new as /usr, no first-boot jobs."""
+    usr = (rootfs / "usr").stat().st_mtime_ns
+    for folder in ("etc", "var"):
+        marker = rootfs / folder / ".updated"
+        marker.write_text(f"# See man:systemd-update-done.service(8).\nTIMESTAMP_NSEC={usr}\n")
+        os.utime(marker, ns=(usr, usr))
 
 
 def _shown(rootfs: Path) -> list[str]:

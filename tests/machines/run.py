@@ -58,7 +58,7 @@ def main() -> int:
             f" {result.detail}")
     command = run.results[-1]
     if command.result == "not run":
-        say(f"{args.machine}: the command never ran; logs in the cache's last/{args.machine}/ (job.log, console.log)")
+        say(f"{args.machine}: the command never ran; logs in the cache's last/{args.machine}-{options.checkout.name}/ (job.log, console.log)")
         return 125
     if command.result == "timeout":
         return 124

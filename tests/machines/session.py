@@ -190,7 +190,7 @@ def try_machine(machine: Machine, steps: list[Step], options: Options, log: Call
         if outcome.timed_out:
             current = (out / "current").read_text().strip() if (out / "current").exists() else "boot"
             results = [StepResult(r.name, "timeout", None, "the guest was killed") if r.name == current else r for r in results]
-        _keep_logs(machine, outcome)
+        _keep_logs(f"{machine.name}-{options.checkout.name}", outcome)
         return MachineRun(machine, built, outcome, boot_seconds(out), results, image.info)
 
 
@@ -200,9 +200,9 @@ def _scratch() -> Path:
     return path
 
 
-def _keep_logs(machine: Machine, outcome: Outcome) -> None:
-    """The last run's logs of each machine stay in the cache for reading after the run."""
-    keep = cache_root() / "last" / machine.name
+def _keep_logs(name: str, outcome: Outcome) -> None:
+    """The logs of the last run of each machine and checkout stay in the cache, to read after the run."""
+    keep = cache_root() / "last" / name
     subprocess.run(["rm", "-rf", str(keep)], check=True)
     keep.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run(["cp", "-r", str(outcome.folder), str(keep)], check=True)

@@ -143,7 +143,8 @@ def build(machine: Machine, work: Path) -> None:
     """As root: debootstrap ``machine`` into ``work/rootfs``, configure it, pack it into ``work``."""
     rootfs = work / "rootfs"
     rootfs.mkdir(parents=True)
-    subprocess.run(["debootstrap", "--include=" + ",".join(machine.packages), machine.suite, str(rootfs), MIRROR], check=True)
+    include = "--include=" + ",".join(machine.packages)
+    subprocess.run(["debootstrap", include, machine.suite, str(rootfs), MIRROR], check=True)
     _write(rootfs / "etc/hostname", f"{machine.name}\n")
     _write(rootfs / "etc/hosts", f"127.0.0.1 localhost\n127.0.1.1 {machine.name}\n::1 localhost ip6-localhost\n")
     _write(rootfs / "etc/fstab", "/dev/vda / ext4 defaults 0 1\n")
@@ -159,25 +160,24 @@ def build(machine: Machine, work: Path) -> None:
     if PIP_CONF.is_file():
         shutil.copy(PIP_CONF, rootfs / "etc/pip.conf")
     _chroot(rootfs, "update-ca-certificates")
-    _chroot(rootfs, "useradd", "--create-home", "--uid", str(UID), "--shell", "/bin/bash", "--groups", "docker,sudo", USER)
+    _chroot(rootfs, "useradd", "--create-home", "--uid", str(UID), "--shell", "/bin/bash", "--groups", "docker,sudo",
+            USER)
     _chroot(rootfs, "passwd", "--delete", "root")  # a root login on the serial console, for debugging
     _chroot(rootfs, "systemctl", "enable", "systemd-networkd", "systemd-networkd-wait-online", "socklab-job")
     # ifupdown's networking.service (priority important) waits a minute under emulation for what networkd does.
-    _chroot(rootfs, "systemctl", "mask", "networking.service", "apt-daily.timer", "apt-daily-upgrade.timer", "man-db.timer",
-            "e2scrub_all.timer")
+    _chroot(rootfs, "systemctl", "mask", "networking.service", "apt-daily.timer", "apt-daily-upgrade.timer",
+            "man-db.timer", "e2scrub_all.timer")
     # What a first boot does once (ldconfig, the journal's catalog, a machine id): minutes under emulation, so now.
     _chroot(rootfs, "ldconfig")
     _chroot(rootfs, "journalctl", "--update-catalog")
     _chroot(rootfs, "systemd-machine-id-setup")
     _chroot(rootfs, "apt-get", "clean")
     _mark_updated(rootfs)
+    versions = _chroot(rootfs, "dpkg-query", "-W", "-f", "${Package}\t${Version}\n", *_shown(rootfs))
     info = {
         "machine": machine.name,
         "suite": machine.suite,
-        "packages": dict(
-            line.split("\t")
-            for line in _chroot(rootfs, "dpkg-query", "-W", "-f", "${Package}\t${Version}\n", *_shown(rootfs)).splitlines()
-        ),
+        "packages": dict(line.split("\t") for line in versions.splitlines()),
         "python3": _chroot(rootfs, "python3", "--version").strip(),
     }
     kernels = sorted((rootfs / "boot").glob("vmlinuz-*"))
@@ -185,7 +185,8 @@ def build(machine: Machine, work: Path) -> None:
     info["kernel"] = version
     shutil.copy(kernels[-1], work / "vmlinuz")
     shutil.copy(rootfs / "boot" / f"initrd.img-{version}", work / "initrd.img")
-    subprocess.run(["mke2fs", "-q", "-t", "ext4", "-L", "root", "-d", str(rootfs), str(work / "disk.raw"), SIZE], check=True)
+    disk = str(work / "disk.raw")
+    subprocess.run(["mke2fs", "-q", "-t", "ext4", "-L", "root", "-d", str(rootfs), disk, SIZE], check=True)
     shutil.rmtree(rootfs)
     (work / "info.json").write_text(json.dumps(info, indent=2) + "\n")
 
@@ -201,7 +202,8 @@ def _mark_updated(rootfs: Path) -> None:
 
 def _shown(rootfs: Path) -> list[str]:
     """The packages whose versions the report names, among those installed."""
-    wanted = ("docker.io", "docker-cli", "docker-compose", "python3", "linux-image-amd64", "systemd", "apparmor", "containerd", "runc")
+    wanted = ("docker.io", "docker-cli", "docker-compose", "python3", "linux-image-amd64", "systemd", "apparmor",
+              "containerd", "runc")
     installed = _chroot(rootfs, "dpkg-query", "-W", "-f", "${Package}\n").split()
     return [p for p in wanted if p in installed]
 

@@ -158,7 +158,8 @@ def boot(image: Image, job: Job, timeout: float, work: Path, log: Callable[[str]
 
 def root_script(student_script: str, wheels: bool) -> str:
     """job.sh: as root at boot, wait for Docker, then run ``student_script`` as the user, in a login shell."""
-    mount = "mkdir -p /mnt/wheels && mount -t 9p -o trans=virtio,version=9p2000.L,ro wheels /mnt/wheels\n" if wheels else ""
+    mount = "mkdir -p /mnt/wheels && mount -t 9p -o trans=virtio,version=9p2000.L,ro wheels /mnt/wheels\n"
+    mount = mount if wheels else ""
     return f"""set -u
 echo "boot: $(cut -d' ' -f1 /proc/uptime)" > /mnt/job/out/boot
 {mount}for _ in $(seq 300); do docker info >/dev/null 2>&1 && break; sleep 1; done

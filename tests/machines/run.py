@@ -1,6 +1,7 @@
 """Run one shell command as ``student`` in a fresh clone of a checkout, inside a stock machine.
 
-    python3 tests/machines/run.py debian13 --checkout /work/wt/netem -- 'make images && .venv/bin/python -m pytest -q -m netem'
+    python3 tests/machines/run.py debian13 --checkout /work/wt/netem \\
+        -- 'make images && .venv/bin/python -m pytest -q -m netem'
 
 The command is a bash command line (several words are joined, as ssh does).
 Its output is shown as it comes; the exit status is the command's (or 124 on
@@ -29,11 +30,13 @@ def _terminate(signum: int, frame: object) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("machine", choices=sorted(MACHINES))
-    parser.add_argument("--checkout", type=Path, default=Path.cwd(), help="a git checkout: its committed HEAD is cloned")
+    parser.add_argument("--checkout", type=Path, default=Path.cwd(), 
+                        help="a git checkout: its committed HEAD is cloned")
     parser.add_argument("--setup", action="store_true", help="run `make images` first (venv, then socklab images)")
     parser.add_argument("--preload", action="append", default=[], metavar="IMAGE",
                         help="a host image handed to the guest, as a pull would bring it (repeatable)")
-    parser.add_argument("--no-wheelhouse", action="store_true", help="install Python packages from PyPI, not host wheels")
+    parser.add_argument("--no-wheelhouse", action="store_true", 
+                        help="install Python packages from PyPI, not host wheels")
     parser.add_argument("--timeout", type=int, default=3600, help="seconds for the command")
     parser.usage = "%(prog)s MACHINE [options] -- COMMAND..."
     argv = sys.argv[1:]
@@ -54,11 +57,12 @@ def main() -> int:
     finally:
         kill_all()
     for result in run.results:
-        say(f"{args.machine}: {result.name}: {result.result} ({'-' if result.seconds is None else '%.0f s' % result.seconds})"
-            f" {result.detail}")
+        seconds = "-" if result.seconds is None else f"{result.seconds:.0f} s"
+        say(f"{args.machine}: {result.name}: {result.result} ({seconds}) {result.detail}")
     command = run.results[-1]
     if command.result == "not run":
-        say(f"{args.machine}: the command never ran; logs in the cache's last/{args.machine}-{options.checkout.name}/ (job.log, console.log)")
+        logs = f"last/{args.machine}-{options.checkout.name}/"
+        say(f"{args.machine}: the command never ran; logs in the cache's {logs} (job.log, console.log)")
         return 125
     if command.result == "timeout":
         return 124

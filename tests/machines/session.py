@@ -82,7 +82,8 @@ def student_script(steps: list[Step], wheels: bool) -> str:
         '    timeout --kill-after=30 "$2" bash -c "$3" > ' + OUT + '/"$1".log 2>&1 < /dev/null',
         "    rc=$?",
         "    end=$(date +%s.%N)",
-        "    printf '%s\\t%s\\t%s\\n' \"$1\" \"$rc\" \"$(awk \"BEGIN {print $end - $start}\")\" >> " + OUT + "/steps.tsv",
+        '    seconds=$(awk "BEGIN {print $end - $start}")',
+        "    printf '%s\\t%s\\t%s\\n' \"$1\" \"$rc\" \"$seconds\" >> " + OUT + "/steps.tsv",
         "}",
         "cd ~",
     ]
@@ -114,7 +115,9 @@ def _judge(step: Step, status: int, seconds: float, out: Path) -> StepResult:
     if status in (124, 137):
         return StepResult(step.name, "timeout", seconds, f"no end after {step.timeout} s", log)
     if step.kind != "pytest":
-        return StepResult(step.name, "pass" if status == 0 else "fail", seconds, "" if status == 0 else f"exit {status}", log)
+        if status == 0:
+            return StepResult(step.name, "pass", seconds, "", log)
+        return StepResult(step.name, "fail", seconds, f"exit {status}", log)
     if status == 5:
         return StepResult(step.name, "n/a", seconds, "no tests collected: not available in this checkout yet", log)
     junit = out / f"{step.name}.xml"
@@ -122,7 +125,8 @@ def _judge(step: Step, status: int, seconds: float, out: Path) -> StepResult:
         return StepResult(step.name, "fail", seconds, f"pytest exit {status}, no JUnit file", log)
     tests, failures, errors, skipped, reasons = _junit(junit)
     passed = tests - failures - errors - skipped
-    detail = f"{passed} passed" + "".join(f", {n} {w}" for n, w in ((failures, "failed"), (errors, "errors"), (skipped, "skipped")) if n)
+    others = ((failures, "failed"), (errors, "errors"), (skipped, "skipped"))
+    detail = f"{passed} passed" + "".join(f", {n} {what}" for n, what in others if n)
     if reasons:
         detail += " (" + "; ".join(r for r in reasons if r) + ")"
     if status != 0 or failures or errors:
@@ -189,7 +193,8 @@ def try_machine(machine: Machine, steps: list[Step], options: Options, log: Call
         results = read_results(steps, out)
         if outcome.timed_out:
             current = (out / "current").read_text().strip() if (out / "current").exists() else "boot"
-            results = [StepResult(r.name, "timeout", None, "the guest was killed") if r.name == current else r for r in results]
+            killed = StepResult(current, "timeout", None, "the guest was killed")
+            results = [killed if r.name == current else r for r in results]
         _keep_logs(f"{machine.name}-{options.checkout.name}", outcome)
         return MachineRun(machine, built, outcome, boot_seconds(out), results, image.info)
 

@@ -31,7 +31,8 @@ OLD_BASE = "socklab/base"
 
 def host_base_image(checkout: Path) -> str:
     """The image a registry pull would bring: the FROM of the checkout's images/base/Dockerfile (at HEAD)."""
-    dockerfile = subprocess.run(["git", "-C", str(checkout), "show", "HEAD:images/base/Dockerfile"], capture_output=True, text=True)
+    show = ["git", "-C", str(checkout), "show", "HEAD:images/base/Dockerfile"]
+    dockerfile = subprocess.run(show, capture_output=True, text=True)
     froms = [line.split()[1] for line in dockerfile.stdout.splitlines() if line.upper().startswith("FROM ")]
     name = froms[0] if dockerfile.returncode == 0 and froms else OLD_BASE
     if subprocess.run(["docker", "image", "inspect", name], capture_output=True).returncode != 0:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import fcntl
 import hashlib
+import inspect
 import json
 import os
 import shutil
@@ -30,6 +31,7 @@ SIZE = "12G"  # sparse: room for Docker's images and a class's worth of containe
 USER, UID = "student", 1000
 HOST_CAS = Path("/usr/local/share/ca-certificates")
 PIP_CONF = Path("/etc/pip.conf")
+STALE = 24 * 3600  # seconds after which an image of an older recipe is removed
 
 JOB_SCRIPT = """#!/bin/sh
 # The harness hands the guest a folder (9p tag "job") holding job.sh; without it, nothing to do.
@@ -99,7 +101,10 @@ class Image:
 
 
 def recipe_key(machine: Machine) -> str:
-    digest = hashlib.sha256(repr(machine).encode() + Path(__file__).read_bytes() + MIRROR.encode())
+    """A hash of what goes into the image: the machine, the build's code and files, the host's CAs and pip.conf."""
+    recipe = [repr(machine), MIRROR, SIZE, USER, str(UID), JOB_SCRIPT, JOB_UNIT, NETWORK]
+    recipe += [inspect.getsource(f) for f in (build, _chroot, _write, _mark_updated)]
+    digest = hashlib.sha256("\0".join(recipe).encode())
     for path in sorted(HOST_CAS.glob("*.crt")) + [PIP_CONF]:
         if path.is_file():
             digest.update(path.name.encode() + path.read_bytes())
@@ -115,6 +120,7 @@ def ensure_image(machine: Machine, log=print) -> tuple[Image, float]:
     with open(root / f".{machine.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # two runs wanting one image: one builds, the other reuses
         if (image.folder / "info.json").exists():
+            os.utime(image.folder)  # in use: not stale
             return image, 0.0
         log(f"machines: building {machine.name} ({machine.suite}) into {image.folder} (a few minutes, once)")
         work = root / f".build-{image.folder.name}"
@@ -123,8 +129,8 @@ def ensure_image(machine: Machine, log=print) -> tuple[Image, float]:
         subprocess.run(as_root(["chown", "-R", f"{os.getuid()}:{os.getgid()}", str(work)]), check=True)
         os.replace(work, image.folder)
         for old in root.glob(f"{machine.name}-*"):
-            if old != image.folder:  # an image of an older recipe: nothing uses it again
-                shutil.rmtree(old)
+            if old != image.folder and time.time() - old.stat().st_mtime > STALE:
+                shutil.rmtree(old)  # an older recipe's image, unused for a day: no guest of it is waiting
     return image, time.monotonic() - started
 
 

@@ -3,6 +3,7 @@
 LAB ?= udp-echo
 PYTHON ?= python3
 PYTEST_ARGS ?=
+MACHINES_ARGS ?=
 VENV := .venv
 BIN := $(VENV)/bin
 SOCKLAB := $(BIN)/socklab
@@ -48,6 +49,13 @@ benchmarks: images
 generated: setup
 	$(BIN)/python -m socklab.compose
 	$(BIN)/python -m socklab.graph
+
+# The smoke set on emulated stock machines (Debian 12 and 13: non-root user, distribution
+# Python, cgroup v2, netem), images built offline in the guests: tests/machines/README.md.
+# MACHINES_ARGS=--base-from-host hands the guests this host's base image instead (CI).
+machines:
+	tests/machines/host-tools.sh
+	$(PYTHON) tests/machines/smoke.py $(MACHINES_ARGS)
 
 clean:
 	-$(SOCKLAB) down --all

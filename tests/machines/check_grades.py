@@ -1,0 +1,53 @@
+"""Check a ``socklab grade`` of udp-server's correct, fork-bomb and memory-hog submissions.
+
+Run in the guest after the grade: the correct one gets full marks, the fork
+bomb and the memory hog get nothing, each with the message the grading suite
+expects (taken from tests/grading/test_grading.py, so the two cannot drift):
+the limits of cgroup v2 were enforced and reported.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+SUITE = Path(__file__).resolve().parents[1] / "grading" / "test_grading.py"
+
+
+def expected_messages() -> dict[str, str]:
+    spec = importlib.util.spec_from_file_location("test_grading", SUITE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.FAILURE_OUTPUT
+
+
+def problems(out: Path) -> list[str]:
+    messages = expected_messages()
+    found = []
+    for name in ("correct", "fork-bomb", "memory-hog"):
+        path = out / name / "results.json"
+        if not path.is_file():
+            found.append(f"{name}: no {path}")
+            continue
+        result = json.loads(path.read_text())
+        score, top, output = result["score"], result["max_score"], result.get("output", "")
+        print(f"{name}: {score} / {top} points; {output.strip().splitlines()[:1]}")
+        if name == "correct" and (top == 0 or score != top):
+            found.append(f"correct: {score} / {top}, not full marks")
+        elif name != "correct" and (score != 0 or messages[name] not in output):
+            found.append(f"{name}: expected 0 points and {messages[name]!r} in its output, got {score}: {output!r}")
+    return found
+
+
+def main() -> int:
+    found = problems(Path(sys.argv[1]))
+    for line in found:
+        print(f"FAIL {line}")
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""What is tried on every machine, in order: the one list to extend.
+
+Each step is a bash command run as the user ``student`` in a fresh clone of
+the checkout, with a time limit. A ``pytest`` step is judged from its JUnit
+file, so skipped tests are shown as skipped, and a run that collects nothing
+as not available (exit status 5), never as a pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SOCKLAB = ".venv/bin/socklab"
+PYTEST = ".venv/bin/python -m pytest -q -p no:cacheprovider"
+SUBMISSIONS = "tests/grading/submissions/udp-server"
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    command: str
+    timeout: int  # seconds, under emulation
+    kind: str = "shell"  # "shell": exit status 0 passes; "pytest": judged from its JUnit file
+    ci_only: bool = False  # only when the host hands the guest its base image (as a pull would)
+
+    def script(self, out: str) -> str:
+        """The command as run; a pytest step writes its JUnit file into ``out``."""
+        if self.kind == "pytest":
+            return f"{PYTEST} --junitxml={out}/{self.name}.xml {self.command}"
+        return self.command
+
+
+MACHINE = (
+    "uname -r; python3 --version; docker version --format 'docker {{.Server.Version}} API {{.Server.APIVersion}}';"
+    " echo cgroup: $(stat -fc %T /sys/fs/cgroup); (docker compose version || echo 'no docker compose v2');"
+    " (docker-compose version --short || echo 'no docker-compose v1'); /sbin/modinfo -n sch_netem; id"
+)
+PRELOAD = 'for t in /mnt/job/preload/*.tar; do docker load -i "$t" || exit 1; done'
+DATAGRAM = (
+    f"out=$({SOCKLAB} exec udp-echo client -- udp-client --host udp-server --message 'hello from the guest')"
+    ' && echo "$out" && echo "$out" | grep -q "HELLO FROM THE GUEST"'
+)
+GRADE = (
+    f"rm -rf ~/graded && {SOCKLAB} grade udp-server"
+    f" {SUBMISSIONS}/correct {SUBMISSIONS}/fork-bomb {SUBMISSIONS}/memory-hog --out ~/graded"
+    " && .venv/bin/python tests/machines/check_grades.py ~/graded"
+)
+NOTHING_LEFT = (
+    "left=$(docker ps -aq --filter label=org.socklab; docker network ls -q --filter label=org.socklab);"
+    ' docker ps -a; test -z "$left"'
+)
+
+STEPS = (
+    Step("machine", MACHINE, 60),
+    Step("preload-base", PRELOAD, 600, ci_only=True),
+    Step("make-lab-up", "make lab-up", 2400),  # the README's first command, as written, from the fresh clone
+    Step("udp-echo-datagram", DATAGRAM, 120),
+    Step("make-lab-down", "make lab-down", 300),
+    Step("backoff", "tests/lab/test_backoff.py", 900, "pytest"),
+    Step("broadcast-3", "tests/lab/test_broadcast.py -k exactly_the_three_responders", 600, "pytest"),
+    Step("grade-cgroup-limits", GRADE, 1200),
+    Step("compose", "tests/lab/test_compose_runs.py", 600, "pytest"),
+    Step("netem", "-m netem", 1200, "pytest"),
+    Step("nothing-left", NOTHING_LEFT, 60),
+)

@@ -26,7 +26,7 @@ from socklab.console import Output
 from socklab.docker_backend import DockerBackend
 from socklab.errors import BadInput, LabFileError
 from socklab.grading import grade_command
-from socklab.grading.assignment import load_assignment
+from socklab.grading.assignment import assignments_dir, load_assignment
 from socklab.grading.runner import run_checks, target
 from socklab.grading.sandbox import guarded
 from socklab.images import ensure_images
@@ -235,18 +235,30 @@ def lecture(socklab_pool):
     socklab_pool.release(running)
 
 
-@pytest.mark.parametrize("assignment", ["udp-server", "tcp-sequential", "tcp-threaded", "tcp-pool", "tcp-poll", "blocks", "xmlrpc"])
+SERVERS = [a for a in EXPECTED if load_assignment(a).kind == "server"]
+# Each client assignment and the reference program that answers it.
+REFERENCE_CLIENTS = {"udp-client": "udp-client", "broadcast": "broadcast-client"}
+
+
+def test_every_assignment_has_test_submissions_and_a_reference() -> None:
+    """A new assignment is graded here, and its reference below, or this fails."""
+    assert set(EXPECTED) == {p.stem for p in assignments_dir().glob("*.yaml")}
+    assert set(REFERENCE_CLIENTS) == {a for a in EXPECTED if a not in SERVERS}
+
+
+@pytest.mark.parametrize("assignment", SERVERS)
 def test_reference_servers_get_full_marks(lecture, assignment: str) -> None:
     spec = load_assignment(assignment)
     results = run_checks(spec, lecture, target(spec))
     assert all(r.passed for r in results), [(r.name, r.output) for r in results if not r.passed]
 
 
-def test_reference_client_gets_full_marks(socklab_pool) -> None:
-    running = socklab_pool.bring_up("udp-loss")
+@pytest.mark.parametrize("assignment", REFERENCE_CLIENTS)
+def test_reference_clients_get_full_marks(socklab_pool, assignment: str) -> None:
+    spec = load_assignment(assignment)
+    running = socklab_pool.bring_up(spec.lab.name)
     try:
-        spec = load_assignment("udp-client")
-        results = run_checks(spec, running, target(spec, guarded(("udp-client",), fenced=False)))
+        results = run_checks(spec, running, target(spec, guarded((REFERENCE_CLIENTS[assignment],), fenced=False)))
     finally:
         socklab_pool.release(running)
     assert all(r.passed for r in results), [(r.name, r.output) for r in results if not r.passed]

@@ -11,6 +11,8 @@ expected and what came back.
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import struct
 import time
 from dataclasses import dataclass, field
@@ -407,3 +409,42 @@ def client_backoff(lab: "RunningLab", ctx: Context, input: str = "hello world", 
     times = probes.send_times(packets, ctx.target.port)
     passed, output = probes.backoff_verdict(times[:len(schedule)], list(schedule), tolerance)
     return passed, f"with every answer lost on link {link}: " + output
+
+
+# --- Clients over TCP --------------------------------------------------------
+
+
+@check("client-long-line")
+def client_long_line(lab: "RunningLab", ctx: Context, size: int = 10000) -> Verdict:
+    """A line of ``size`` letters comes back whole, upper-cased: more than
+    one recv() of the slide's 2048 bytes holds."""
+    sent = _letters(size)
+    run = ctx.run_client(sent, timeout=CLIENT_RUN)
+    longest = max(run.lines, key=len, default="")
+    if sent.upper() in run.stdout:
+        return True, f"gave it a line of {size} letters, it printed them all back upper-cased"
+    got = f"its longest line has {len(longest)} characters" + (", upper-cased letters" if longest.isupper() else "")
+    return False, f"gave it a line of {size} letters on its standard input, expected the {size} letters back upper-cased on one line; {got}: {run.describe()}"
+
+
+def _received_logs(lab: "RunningLab", node: str, since: int) -> list[str]:
+    """The slow reader's lines about the connections since log line ``since``."""
+    lines = lab.logs(node).splitlines()[since:]
+    return [line for line in lines if line.startswith(("received ", "incomplete "))]
+
+
+@check("client-delivers")
+def client_delivers(lab: "RunningLab", ctx: Context, size: int = 5_000_000) -> Verdict:
+    """A line of ``size`` letters reaches the slow reader whole: the client
+    prints its answer, and the server's log says how much arrived."""
+    sent = "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(64)) * (size // 64)
+    expected = f"received {len(sent)} bytes sha256 {hashlib.sha256(sent.encode()).hexdigest()}"
+    server = ctx.target.server or ""
+    since = len(lab.logs(server).splitlines())
+    run = ctx.run_client(sent, timeout=CLIENT_RUN + 4)
+    seen = _received_logs(lab, server, since)
+    what = f"gave it a line of {len(sent)} letters on its standard input"
+    if expected in run.stdout:
+        return True, f"{what}; the server got all of it and the client printed {_show(expected)}"
+    arrived = f"the server logged {_show(seen[-1])}" if seen else "the server logged no message from it"
+    return False, f"{what}, expected the server's answer {_show(expected)}; {arrived}; {run.describe()}"

@@ -93,6 +93,19 @@ EXPECTED: dict[str, dict[str, object]] = {
         "prints-bytes": {"prints an answer"},
         "no-timeout": {"stops after the answers", "nobody answers"},
     },
+    "tcp-asyncio": {
+        "correct": set(),
+        "blocking-recv": {"serves clients at once"},
+    },
+    "tcp-client": {
+        "correct": set(),
+        "slide": {"a 10000-character line", "nobody listens"},
+    },
+    "send-all": {
+        "correct": set(),
+        "send-loop": set(),
+        "single-send": {"a 5 MB line, whole"},
+    },
     "xmlrpc": {
         "correct": set(),
         "slide-quadratic": {"quadratic"},
@@ -237,7 +250,7 @@ def lecture(socklab_pool):
 
 SERVERS = [a for a in EXPECTED if load_assignment(a).kind == "server"]
 # Each client assignment and the reference program that answers it.
-REFERENCE_CLIENTS = {"udp-client": "udp-client", "broadcast": "broadcast-client"}
+REFERENCE_CLIENTS = {"udp-client": "udp-client", "broadcast": "broadcast-client", "tcp-client": "tcp-client", "send-all": "tcp-client"}
 
 
 def test_every_assignment_has_test_submissions_and_a_reference() -> None:

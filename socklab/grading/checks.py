@@ -448,3 +448,36 @@ def client_delivers(lab: "RunningLab", ctx: Context, size: int = 5_000_000) -> V
         return True, f"{what}; the server got all of it and the client printed {_show(expected)}"
     arrived = f"the server logged {_show(seen[-1])}" if seen else "the server logged no message from it"
     return False, f"{what}, expected the server's answer {_show(expected)}; {arrived}; {run.describe()}"
+
+
+# --- Byte order ----------------------------------------------------------------
+
+
+def _little_endian_blocks(data: bytes) -> list[bytes]:
+    """The whole blocks at the start of ``data``, read with '<I' headers."""
+    swapped = b""
+    while len(data) >= 4:
+        (length,) = struct.unpack("<I", data[:4])
+        swapped += struct.pack("!I", length) + data[4:4 + length]
+        data = data[4 + length:]
+    return _blocks(swapped)
+
+
+@check("block-byte-order")
+def block_byte_order(lab: "RunningLab", ctx: Context, message: str = "hello") -> Verdict:
+    """A block with a network-order ('!I') header is answered with one; a
+    server that reads and writes '<I' (or the native 'I', little-endian on a
+    PC) is told so, not only that it never answered."""
+    payload = message.encode()
+    little = struct.pack("<I", len(payload)) + payload + struct.pack("<I", 0)
+    result = probes.raw(lab, ctx.prober, ctx.host, ctx.target.port, little, timeout=2.0)
+    if "error" not in result and _little_endian_blocks(bytes.fromhex(result["reply_hex"]))[:1] == [payload.upper()]:
+        return False, f"sent the block {message!r} with a little-endian header ({little[:4].hex(' ')}) and the server answered it: it reads and writes lengths little-endian, as struct '<I' or the native 'I' do on a PC"
+    result = probes.raw(lab, ctx.prober, ctx.host, ctx.target.port, _frame(payload) + _frame(b""), timeout=2.0)
+    sent = f"sent the block {message!r} with the network-order header {_frame(payload)[:4].hex(' ')} ('!I')"
+    if "error" in result:
+        return False, f"{sent}: {_failure(result)}"
+    reply = bytes.fromhex(result["reply_hex"])
+    if _blocks(reply)[:1] == [payload.upper()]:
+        return True, f"{sent}, got its header {reply[:4].hex(' ')} and {message.upper()!r} back"
+    return False, f"{sent}, expected the header 00 00 00 {len(payload):02x} and {message.upper()!r} back, got {reply[:40].hex(' ') or 'nothing'}"

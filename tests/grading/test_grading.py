@@ -86,6 +86,7 @@ EXPECTED: dict[str, dict[str, object]] = {
         "single-recv": {"a 300 kB block in pieces"},
         "one-block": {"several blocks on one connection"},
         "crash-invalid-utf8": {"survives invalid UTF-8"},
+        "native-order": ALL,
     },
     "broadcast": {
         "correct": set(),

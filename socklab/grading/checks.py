@@ -481,3 +481,62 @@ def block_byte_order(lab: "RunningLab", ctx: Context, message: str = "hello") ->
     if _blocks(reply)[:1] == [payload.upper()]:
         return True, f"{sent}, got its header {reply[:4].hex(' ')} and {message.upper()!r} back"
     return False, f"{sent}, expected the header 00 00 00 {len(payload):02x} and {message.upper()!r} back, got {reply[:40].hex(' ') or 'nothing'}"
+
+
+# --- Reachable from the network ------------------------------------------------
+
+# The local addresses listening on a TCP port, as /proc/net shows them (hex).
+LISTENERS = """
+import sys
+port = int(sys.argv[1])
+for path in ("/proc/net/tcp", "/proc/net/tcp6"):
+    try:
+        rows = [line.split() for line in list(open(path))[1:]]
+    except OSError:
+        continue
+    for row in rows:
+        address, hex_port = row[1].rsplit(":", 1)
+        if int(hex_port, 16) == port and row[3] == "0A":
+            print(address)
+"""
+LOOPBACK = {"0100007F": "127.0.0.1", "00000000000000000000000001000000": "::1"}
+
+
+@check("tcp-reachable")
+def tcp_reachable(lab: "RunningLab", ctx: Context) -> Verdict:
+    """Another node can connect to the server's port; a server listening on
+    the loopback address only (the XML-RPC slide's '127.0.0.1') is told so."""
+    result = probes.raw(lab, ctx.prober, ctx.host, ctx.target.port, b"", timeout=1.0)
+    if "error" not in result or "refused" not in result["error"].lower():
+        return True, f"connected to TCP port {ctx.target.port} from another node"
+    listening = lab.exec(ctx.target.node, ["python3", "-c", LISTENERS, str(ctx.target.port)], timeout=10).stdout.split()
+    loopback = sorted({LOOPBACK[a] for a in listening if a in LOOPBACK})
+    if listening and len(loopback) == len(listening):
+        return False, f"connecting to TCP port {ctx.target.port} from another node was refused: your server listens on {' and '.join(loopback)} only, an address that only programs in its own container can reach"
+    return False, f"connecting to TCP port {ctx.target.port} from another node: {_failure(result)}"
+
+
+# --- Names -----------------------------------------------------------------------
+
+
+@check("client-by-name")
+def client_by_name(lab: "RunningLab", ctx: Context, name: str = "", input: str = "hello", expect: str = "HELLO", gives_up: bool = False) -> Verdict:
+    """The client given a server's name (``SERVER_HOST=name``, not an
+    address) prints ``expect``; with ``gives_up``, a name that does not
+    resolve makes it say 'server seems down' and exit non-zero."""
+    environment = {"SERVER_HOST": name, "SERVER_PORT": str(ctx.target.port)}
+    if gives_up:
+        # The lab's DNS asks servers outside, which a grading lab cannot
+        # reach: one short try, so that the lookup fails in a second, not in 10.
+        environment["RES_OPTIONS"] = "timeout:1 attempts:1"
+    started = time.monotonic()
+    result = lab.exec(ctx.target.node, list(ctx.target.command), input=input + "\n", timeout=CLIENT_RUN, environment=environment)
+    run = ClientRun(result.exit_code, result.stdout, result.stderr, time.monotonic() - started)
+    given = f"gave it SERVER_HOST={name!r} and {input!r} on its standard input"
+    if gives_up:
+        if "server seems down" in run.stdout + run.stderr and run.exit_code != 0:
+            return True, f"{given}: it said 'server seems down' and exited with status {run.exit_code}"
+        return False, f"{given}, a name that does not exist: expected 'server seems down' and a non-zero status; {run.describe()}"
+    if any(line.endswith(expect) for line in run.lines) and run.exit_code == 0:
+        return True, f"{given}: it printed {expect!r}"
+    return False, f"{given}, expected {expect!r} at the end of a line and status 0; {run.describe()}"

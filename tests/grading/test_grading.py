@@ -107,6 +107,11 @@ EXPECTED: dict[str, dict[str, object]] = {
         "send-loop": set(),
         "single-send": {"a 5 MB line, whole"},
     },
+    "names": {
+        "correct": set(),
+        "ipv4-only": {"an IPv6-only server by name"},
+        "first-address-only": {"an IPv4-only server by name"},
+    },
     "xmlrpc": {
         "correct": set(),
         "slide-quadratic": {"quadratic"},
@@ -207,6 +212,12 @@ def test_a_failing_check_says_what_was_sent_expected_and_received(graded: dict) 
     assert "write / (2.0 * a)" in tests["quadratic"]["output"]  # the assignment's feedback
 
 
+def test_a_server_on_loopback_only_is_told_so(graded: dict) -> None:
+    tests = {t["name"]: t for t in _results(graded, "xmlrpc", "localhost-only")["tests"]}
+    assert "your server listens on 127.0.0.1 only" in tests["listens on every address"]["output"]
+    assert "Bind ('', 7001)" in tests["listens on every address"]["output"]  # the assignment's feedback
+
+
 def test_nothing_is_left_behind(graded: dict) -> None:
     backend = DockerBackend()
     mine = {L.PID: str(os.getpid())}
@@ -251,7 +262,7 @@ def lecture(socklab_pool):
 
 SERVERS = [a for a in EXPECTED if load_assignment(a).kind == "server"]
 # Each client assignment and the reference program that answers it.
-REFERENCE_CLIENTS = {"udp-client": "udp-client", "broadcast": "broadcast-client", "tcp-client": "tcp-client", "send-all": "tcp-client"}
+REFERENCE_CLIENTS = {"udp-client": "udp-client", "broadcast": "broadcast-client", "tcp-client": "tcp-client", "send-all": "tcp-client", "names": "tcp-client"}
 
 
 def test_every_assignment_has_test_submissions_and_a_reference() -> None:

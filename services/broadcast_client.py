@@ -2,7 +2,8 @@
 """Broadcast client (slide "UDP Broadcast Client"): one datagram to the
 subnet's broadcast address (the slide mistakenly sends it to serverName),
 then every answer, from every responder, until --timeout seconds pass
-without one.
+without one. When nobody answers at all it prints 'server seems down' and
+exits with status 1, like every client of the lecture.
 
 The broadcast address comes from the interface's address and prefix
 (`ip -j -4 addr show`), not from assuming a /24 as the slide does.
@@ -34,7 +35,8 @@ def broadcast_address(ip_json: str, iface: str | None = None) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description='Ask every broadcast responder on the subnet.')
-    parser.add_argument('--broadcast', help='send here instead of the computed broadcast address')
+    parser.add_argument('--broadcast', default=os.environ.get('SERVER_HOST'),
+                        help='send here instead of the computed broadcast address (default: $SERVER_HOST)')
     parser.add_argument('--iface', help='use the broadcast address of this interface')
     parser.add_argument('--port', type=int, default=int(os.environ.get('SERVER_PORT', 1234)))
     parser.add_argument('--message', help='the line to send (default: one line of standard input)')
@@ -67,6 +69,9 @@ def main() -> None:
                 break
             answers += 1
             print(serverAddress[0], modifiedMessage.decode('utf-8', 'replace'), flush=True)
+    if not answers:
+        print('server seems down')
+        sys.exit(1)
     print(f'{answers} answers')
 
 

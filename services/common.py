@@ -8,26 +8,36 @@ from socket import (AF_INET, AF_INET6, IPPROTO_IPV6, IPV6_V6ONLY, SO_REUSEADDR,
                     SOCK_STREAM, SOL_SOCKET, socket)
 
 
+FAMILY = os.environ.get('FAMILY', '')  # '4' or '6': serve that family only
+
+
 def server_socket(kind: int, port: int) -> socket:
     """A socket bound to ('', port), listening if kind is SOCK_STREAM.
 
     It takes IPv6 and IPv4 clients alike (dual stack) where IPv6 works, and
     falls back to IPv4 only where it does not (a container without IPv6).
+    FAMILY=4 or FAMILY=6 makes a server of one family only, for a client
+    that must find the other one with getaddrinfo.
     """
-    try:
-        serverSocket = _bound_socket(AF_INET6, kind, port)
-    except OSError:
+    if FAMILY == '4':
         serverSocket = _bound_socket(AF_INET, kind, port)
+    elif FAMILY == '6':
+        serverSocket = _bound_socket(AF_INET6, kind, port, v6only=True)
+    else:
+        try:
+            serverSocket = _bound_socket(AF_INET6, kind, port)
+        except OSError:
+            serverSocket = _bound_socket(AF_INET, kind, port)
     if kind == SOCK_STREAM:
         serverSocket.listen()
     return serverSocket
 
 
-def _bound_socket(family: int, kind: int, port: int) -> socket:
+def _bound_socket(family: int, kind: int, port: int, v6only: bool = False) -> socket:
     serverSocket = socket(family, kind)
     try:
         if family == AF_INET6:
-            serverSocket.setsockopt(IPPROTO_IPV6, IPV6_V6ONLY, 0)
+            serverSocket.setsockopt(IPPROTO_IPV6, IPV6_V6ONLY, int(v6only))
         if kind == SOCK_STREAM:
             # A restarted server must not wait for old connections' TIME_WAIT.
             serverSocket.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1)

@@ -39,6 +39,7 @@ SERVICES: dict[str, Service] = {
     "tcp-poll": _server("tcp-poll", "tcp", 1234),
     "tcp-asyncio": _server("tcp-asyncio", "tcp", 1234),
     "blocks": _server("block-server", "tcp", 1235),
+    "slow-reader": _server("slow-reader", "tcp", 1236),
     "broadcast-responder": _server("broadcast-responder", "udp", 1234),
     "xmlrpc": _server("xmlrpc-server", "tcp", 7001),
     "client": Service(("sleep", "infinity"), Ready("none"), "client"),

@@ -11,6 +11,8 @@ expected and what came back.
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import struct
 import time
 from dataclasses import dataclass, field
@@ -408,3 +410,134 @@ def client_backoff(lab: "RunningLab", ctx: Context, input: str = "hello world", 
     times = probes.send_times(packets, ctx.target.port)
     passed, output = probes.backoff_verdict(times[:len(schedule)], list(schedule), tolerance)
     return passed, f"with every answer lost on link {link}: " + output
+
+
+# --- Clients over TCP --------------------------------------------------------
+
+
+@check("client-long-line")
+def client_long_line(lab: "RunningLab", ctx: Context, size: int = 10000) -> Verdict:
+    """A line of ``size`` letters comes back whole, upper-cased: more than
+    one recv() of the slide's 2048 bytes holds."""
+    sent = _letters(size)
+    run = ctx.run_client(sent, timeout=CLIENT_RUN)
+    longest = max(run.lines, key=len, default="")
+    if sent.upper() in run.stdout:
+        return True, f"gave it a line of {size} letters, it printed them all back upper-cased"
+    got = f"its longest line has {len(longest)} characters" + (", upper-cased letters" if longest.isupper() else "")
+    return False, f"gave it a line of {size} letters on its standard input, expected the {size} letters back upper-cased on one line; {got}: {run.describe()}"
+
+
+def _received_logs(lab: "RunningLab", node: str, since: int) -> list[str]:
+    """The slow reader's lines about the connections since log line ``since``."""
+    lines = lab.logs(node).splitlines()[since:]
+    return [line for line in lines if line.startswith(("received ", "incomplete "))]
+
+
+@check("client-delivers")
+def client_delivers(lab: "RunningLab", ctx: Context, size: int = 5_000_000) -> Verdict:
+    """A line of ``size`` letters reaches the slow reader whole: the client
+    prints its answer, and the server's log says how much arrived."""
+    sent = "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(64)) * (size // 64)
+    expected = f"received {len(sent)} bytes sha256 {hashlib.sha256(sent.encode()).hexdigest()}"
+    server = ctx.target.server or ""
+    since = len(lab.logs(server).splitlines())
+    run = ctx.run_client(sent, timeout=CLIENT_RUN + 4)
+    seen = _received_logs(lab, server, since)
+    what = f"gave it a line of {len(sent)} letters on its standard input"
+    if expected in run.stdout:
+        return True, f"{what}; the server got all of it and the client printed {_show(expected)}"
+    arrived = f"the server logged {_show(seen[-1])}" if seen else "the server logged no message from it"
+    return False, f"{what}, expected the server's answer {_show(expected)}; {arrived}; {run.describe()}"
+
+
+# --- Byte order ----------------------------------------------------------------
+
+
+def _little_endian_blocks(data: bytes) -> list[bytes]:
+    """The whole blocks at the start of ``data``, read with '<I' headers."""
+    swapped = b""
+    while len(data) >= 4:
+        (length,) = struct.unpack("<I", data[:4])
+        swapped += struct.pack("!I", length) + data[4:4 + length]
+        data = data[4 + length:]
+    return _blocks(swapped)
+
+
+@check("block-byte-order")
+def block_byte_order(lab: "RunningLab", ctx: Context, message: str = "hello") -> Verdict:
+    """A block with a network-order ('!I') header is answered with one; a
+    server that reads and writes '<I' (or the native 'I', little-endian on a
+    PC) is told so, not only that it never answered."""
+    payload = message.encode()
+    little = struct.pack("<I", len(payload)) + payload + struct.pack("<I", 0)
+    result = probes.raw(lab, ctx.prober, ctx.host, ctx.target.port, little, timeout=2.0)
+    if "error" not in result and _little_endian_blocks(bytes.fromhex(result["reply_hex"]))[:1] == [payload.upper()]:
+        return False, f"sent the block {message!r} with a little-endian header ({little[:4].hex(' ')}) and the server answered it: it reads and writes lengths little-endian, as struct '<I' or the native 'I' do on a PC"
+    result = probes.raw(lab, ctx.prober, ctx.host, ctx.target.port, _frame(payload) + _frame(b""), timeout=2.0)
+    sent = f"sent the block {message!r} with the network-order header {_frame(payload)[:4].hex(' ')} ('!I')"
+    if "error" in result:
+        return False, f"{sent}: {_failure(result)}"
+    reply = bytes.fromhex(result["reply_hex"])
+    if _blocks(reply)[:1] == [payload.upper()]:
+        return True, f"{sent}, got its header {reply[:4].hex(' ')} and {message.upper()!r} back"
+    return False, f"{sent}, expected the header 00 00 00 {len(payload):02x} and {message.upper()!r} back, got {reply[:40].hex(' ') or 'nothing'}"
+
+
+# --- Reachable from the network ------------------------------------------------
+
+# The local addresses listening on a TCP port, as /proc/net shows them (hex).
+LISTENERS = """
+import sys
+port = int(sys.argv[1])
+for path in ("/proc/net/tcp", "/proc/net/tcp6"):
+    try:
+        rows = [line.split() for line in list(open(path))[1:]]
+    except OSError:
+        continue
+    for row in rows:
+        address, hex_port = row[1].rsplit(":", 1)
+        if int(hex_port, 16) == port and row[3] == "0A":
+            print(address)
+"""
+LOOPBACK = {"0100007F": "127.0.0.1", "00000000000000000000000001000000": "::1"}
+
+
+@check("tcp-reachable")
+def tcp_reachable(lab: "RunningLab", ctx: Context) -> Verdict:
+    """Another node can connect to the server's port; a server listening on
+    the loopback address only (the XML-RPC slide's '127.0.0.1') is told so."""
+    result = probes.raw(lab, ctx.prober, ctx.host, ctx.target.port, b"", timeout=1.0)
+    if "error" not in result or "refused" not in result["error"].lower():
+        return True, f"connected to TCP port {ctx.target.port} from another node"
+    listening = lab.exec(ctx.target.node, ["python3", "-c", LISTENERS, str(ctx.target.port)], timeout=10).stdout.split()
+    loopback = sorted({LOOPBACK[a] for a in listening if a in LOOPBACK})
+    if listening and len(loopback) == len(listening):
+        return False, f"connecting to TCP port {ctx.target.port} from another node was refused: your server listens on {' and '.join(loopback)} only, an address that only programs in its own container can reach"
+    return False, f"connecting to TCP port {ctx.target.port} from another node: {_failure(result)}"
+
+
+# --- Names -----------------------------------------------------------------------
+
+
+@check("client-by-name")
+def client_by_name(lab: "RunningLab", ctx: Context, name: str = "", input: str = "hello", expect: str = "HELLO", gives_up: bool = False) -> Verdict:
+    """The client given a server's name (``SERVER_HOST=name``, not an
+    address) prints ``expect``; with ``gives_up``, a name that does not
+    resolve makes it say 'server seems down' and exit non-zero."""
+    environment = {"SERVER_HOST": name, "SERVER_PORT": str(ctx.target.port)}
+    if gives_up:
+        # The lab's DNS asks servers outside, which a grading lab cannot
+        # reach: one short try, so that the lookup fails in a second, not in 10.
+        environment["RES_OPTIONS"] = "timeout:1 attempts:1"
+    started = time.monotonic()
+    result = lab.exec(ctx.target.node, list(ctx.target.command), input=input + "\n", timeout=CLIENT_RUN, environment=environment)
+    run = ClientRun(result.exit_code, result.stdout, result.stderr, time.monotonic() - started)
+    given = f"gave it SERVER_HOST={name!r} and {input!r} on its standard input"
+    if gives_up:
+        if "server seems down" in run.stdout + run.stderr and run.exit_code != 0:
+            return True, f"{given}: it said 'server seems down' and exited with status {run.exit_code}"
+        return False, f"{given}, a name that does not exist: expected 'server seems down' and a non-zero status; {run.describe()}"
+    if any(line.endswith(expect) for line in run.lines) and run.exit_code == 0:
+        return True, f"{given}: it printed {expect!r}"
+    return False, f"{given}, expected {expect!r} at the end of a line and status 0; {run.describe()}"

@@ -26,7 +26,7 @@ from socklab.console import Output
 from socklab.docker_backend import DockerBackend
 from socklab.errors import BadInput, LabFileError
 from socklab.grading import grade_command
-from socklab.grading.assignment import load_assignment
+from socklab.grading.assignment import assignments_dir, load_assignment
 from socklab.grading.runner import run_checks, target
 from socklab.grading.sandbox import guarded
 from socklab.images import ensure_images
@@ -86,12 +86,31 @@ EXPECTED: dict[str, dict[str, object]] = {
         "single-recv": {"a 300 kB block in pieces"},
         "one-block": {"several blocks on one connection"},
         "crash-invalid-utf8": {"survives invalid UTF-8"},
+        "native-order": ALL,
     },
     "broadcast": {
         "correct": set(),
         "single-recvfrom": {"hears every responder"},
         "prints-bytes": {"prints an answer"},
         "no-timeout": {"stops after the answers", "nobody answers"},
+    },
+    "tcp-asyncio": {
+        "correct": set(),
+        "blocking-recv": {"serves clients at once"},
+    },
+    "tcp-client": {
+        "correct": set(),
+        "slide": {"a 10000-character line", "nobody listens"},
+    },
+    "send-all": {
+        "correct": set(),
+        "send-loop": set(),
+        "single-send": {"a 5 MB line, whole"},
+    },
+    "names": {
+        "correct": set(),
+        "ipv4-only": {"an IPv6-only server by name"},
+        "first-address-only": {"an IPv4-only server by name"},
     },
     "xmlrpc": {
         "correct": set(),
@@ -193,6 +212,12 @@ def test_a_failing_check_says_what_was_sent_expected_and_received(graded: dict) 
     assert "write / (2.0 * a)" in tests["quadratic"]["output"]  # the assignment's feedback
 
 
+def test_a_server_on_loopback_only_is_told_so(graded: dict) -> None:
+    tests = {t["name"]: t for t in _results(graded, "xmlrpc", "localhost-only")["tests"]}
+    assert "your server listens on 127.0.0.1 only" in tests["listens on every address"]["output"]
+    assert "Bind ('', 7001)" in tests["listens on every address"]["output"]  # the assignment's feedback
+
+
 def test_nothing_is_left_behind(graded: dict) -> None:
     backend = DockerBackend()
     mine = {L.PID: str(os.getpid())}
@@ -235,18 +260,30 @@ def lecture(socklab_pool):
     socklab_pool.release(running)
 
 
-@pytest.mark.parametrize("assignment", ["udp-server", "tcp-sequential", "tcp-threaded", "tcp-pool", "tcp-poll", "blocks", "xmlrpc"])
+SERVERS = [a for a in EXPECTED if load_assignment(a).kind == "server"]
+# Each client assignment and the reference program that answers it.
+REFERENCE_CLIENTS = {"udp-client": "udp-client", "broadcast": "broadcast-client", "tcp-client": "tcp-client", "send-all": "tcp-client", "names": "tcp-client"}
+
+
+def test_every_assignment_has_test_submissions_and_a_reference() -> None:
+    """A new assignment is graded here, and its reference below, or this fails."""
+    assert set(EXPECTED) == {p.stem for p in assignments_dir().glob("*.yaml")}
+    assert set(REFERENCE_CLIENTS) == {a for a in EXPECTED if a not in SERVERS}
+
+
+@pytest.mark.parametrize("assignment", SERVERS)
 def test_reference_servers_get_full_marks(lecture, assignment: str) -> None:
     spec = load_assignment(assignment)
     results = run_checks(spec, lecture, target(spec))
     assert all(r.passed for r in results), [(r.name, r.output) for r in results if not r.passed]
 
 
-def test_reference_client_gets_full_marks(socklab_pool) -> None:
-    running = socklab_pool.bring_up("udp-loss")
+@pytest.mark.parametrize("assignment", REFERENCE_CLIENTS)
+def test_reference_clients_get_full_marks(socklab_pool, assignment: str) -> None:
+    spec = load_assignment(assignment)
+    running = socklab_pool.bring_up(spec.lab.name)
     try:
-        spec = load_assignment("udp-client")
-        results = run_checks(spec, running, target(spec, guarded(("udp-client",), fenced=False)))
+        results = run_checks(spec, running, target(spec, guarded((REFERENCE_CLIENTS[assignment],), fenced=False)))
     finally:
         socklab_pool.release(running)
     assert all(r.passed for r in results), [(r.name, r.output) for r in results if not r.passed]

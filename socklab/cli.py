@@ -29,6 +29,7 @@ from .compose import compose_file
 from .doctor import examine
 from .experiments.runner import run_command as run_experiment
 from .grading.command import grade_command
+from .grading.variants import SECRET_ENV, course_secret, student_lab
 from .graph import dot_source, render
 from .images import ROOT, ensure_images
 from .lab import Options, RunningLab, instances, remove_stale, up
@@ -87,6 +88,8 @@ def build_parser() -> Parser:
     sub.add_argument("lab")
     sub.add_argument("--workspace", type=Path, default=Path("work"), help="host folder mounted at /work in workspace nodes (default ./work)")
     sub.add_argument("--json", action="store_true")
+    sub.add_argument("--student", metavar="ID", help="that student's version: the reference services with their variant's values")
+    sub.add_argument("--secret", type=Path, metavar="FILE", help=f"the course secret (default ${SECRET_ENV})")
 
     sub = command("down", cmd_down, "take a lab down, or every lab with --all")
     sub.add_argument("lab", nargs="?")
@@ -160,6 +163,9 @@ def build_parser() -> Parser:
     sub.add_argument("submissions", nargs="+", type=Path, metavar="SUBMISSION_DIR")
     sub.add_argument("--out", type=Path, required=True)
     sub.add_argument("--jobs", type=int, default=1, help="submissions graded at once")
+    sub.add_argument("--roster", type=Path, help="CSV id,name,email,folder: every student gets a gradebook row; Canvas and Moodle files")
+    sub.add_argument("--secret", type=Path, metavar="FILE", help=f"the course secret that gives each student their variant (default ${SECRET_ENV})")
+    sub.add_argument("--force", action="store_true", help="grade every submission again, even those unchanged since the last run into --out")
 
     sub = command("experiment", cmd_experiment, "run a loss experiment", instance=False)
     experiment_commands = sub.add_subparsers(dest="experiment_command", required=True, parser_class=Parser)
@@ -190,6 +196,9 @@ def _attach(args: argparse.Namespace) -> RunningLab:
 
 def cmd_up(args: argparse.Namespace, output: Output) -> int:
     lab = load_lab(args.lab)
+    values: dict = {}
+    if args.student is not None or args.secret is not None:
+        lab, values = student_lab(lab, args.student, course_secret(args.secret))
     backend = DockerBackend()
     ensure_images(backend.client, output.progress)
     running = up(lab, backend, Options(instance=args.instance, workspace=args.workspace), output.progress)
@@ -197,6 +206,9 @@ def cmd_up(args: argparse.Namespace, output: Output) -> int:
         output.data([vars(s) for s in running.status()])
     else:
         welcome(running, output)
+    if values:
+        shown = f"student {args.student}: " + ", ".join(f"{name} {value}" for name, value in values.items())
+        (output.progress if args.json else output.print)(shown)
     return 0
 
 
@@ -403,7 +415,7 @@ def cmd_test(args: argparse.Namespace, output: Output) -> int:
 
 
 def cmd_grade(args: argparse.Namespace, output: Output) -> int:
-    return grade_command(args.assignment, args.submissions, args.out, args.jobs, output)
+    return grade_command(args.assignment, args.submissions, args.out, args.jobs, output, args.roster, args.secret, args.force)
 
 
 def cmd_experiment(args: argparse.Namespace, output: Output) -> int:

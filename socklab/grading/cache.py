@@ -80,11 +80,25 @@ def previous(out: Path, name: str, wanted: dict[str, Any]) -> Optional[Submissio
     try:
         data = json.loads((out / name / "results.json").read_text(encoding="utf-8"))
         extra = data["extra_data"]
-        if any(extra.get(key) != wanted[key] for key in ("submission_hash", "assignment_hash", "socklab_version", "student")):
+        if any(
+            extra.get(key) != wanted[key]
+            for key in ("submission_hash", "assignment_hash", "socklab_version", "student")
+        ):
             return None
         if extra["status"] == GRADER_ERROR:
             return None
-        tests = [TestResult(t["name"], t["score"], t["max_score"], t["status"] == "passed", t["output"], t["visibility"]) for t in data["tests"]]
-        return SubmissionResult(name, extra["assignment"], extra["status"], tests, data.get("output", ""), data.get("execution_time", 0.0), dict(extra))
+        tests = [
+            TestResult(t["name"], t["score"], t["max_score"], t["status"] == "passed", t["output"], t["visibility"])
+            for t in data["tests"]
+        ]
+        return SubmissionResult(
+            name,
+            extra["assignment"],
+            extra["status"],
+            tests,
+            data.get("output", ""),
+            data.get("execution_time", 0.0),
+            dict(extra),
+        )
     except (OSError, ValueError, KeyError, TypeError):
         return None

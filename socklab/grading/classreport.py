@@ -57,13 +57,28 @@ def class_rows(results: Sequence[SubmissionResult], roster: Optional[Roster]) ->
     by_folder = {r.name: r for r in results}
     if roster is None:
         return [Row(r.extra.get("student", r.name), "", r.name, r, r.status) for r in results]
-    rows = [Row(s.id, s.name, s.folder, by_folder.get(s.folder), by_folder[s.folder].status if s.folder in by_folder else MISSING) for s in roster]
+    rows = [
+        Row(
+            s.id,
+            s.name,
+            s.folder,
+            by_folder.get(s.folder),
+            by_folder[s.folder].status if s.folder in by_folder else MISSING,
+        )
+        for s in roster
+    ]
     rostered = {s.folder for s in roster}
     rows += [Row(r.extra.get("student", r.name), "", r.name, r, UNROSTERED) for r in results if r.name not in rostered]
     return rows
 
 
-def write_class_report(out: Path, assignment: Assignment, results: Sequence[SubmissionResult], roster: Optional[Roster] = None, reused: int = 0) -> Path:
+def write_class_report(
+    out: Path,
+    assignment: Assignment,
+    results: Sequence[SubmissionResult],
+    roster: Optional[Roster] = None,
+    reused: int = 0,
+) -> Path:
     """index.html, its pictures, and each submission's report.html."""
     rows = class_rows(results, roster)
     for result in results:
@@ -132,14 +147,36 @@ def _e(text: object) -> str:
     return html.escape(str(text))
 
 
-def index_page(assignment: Assignment, rows: list[Row], graded: list[SubmissionResult], rates: list[tuple[str, float, int, int]], reused: int) -> str:
+def _tr(*cells: str, css: str = "") -> str:
+    """A table row of cells given as HTML (a numeric one from _num)."""
+    return f"<tr{css}>" + "".join(c if c.startswith("<td") else f"<td>{c}</td>" for c in cells) + "</tr>"
+
+
+def _num(text: str) -> str:
+    return f"<td class=num>{_e(text)}</td>"
+
+
+def _link(folder: str) -> str:
+    return f'<a href="{_e(folder)}/report.html">{_e(folder)}</a>'
+
+
+def index_page(
+    assignment: Assignment,
+    rows: list[Row],
+    graded: list[SubmissionResult],
+    rates: list[tuple[str, float, int, int]],
+    reused: int,
+) -> str:
     scores = [r.score for r in graded]
     missing = sum(1 for r in rows if r.status == MISSING)
     unrostered = [r for r in rows if r.status == UNROSTERED]
-    summary = f"{len(graded)} submission(s) graded" + (f" ({reused} unchanged, taken from the previous run)" if reused else "")
+    summary = f"{len(graded)} submission(s) graded" + (
+        f" ({reused} unchanged, taken from the previous run)" if reused else ""
+    )
     summary += f", {missing} student(s) missing" if missing else ""
     if scores:
-        summary += f"; mean {statistics.mean(scores):.1f}, median {points(statistics.median(scores))} of {points(assignment.max_score)} points"
+        median = points(statistics.median(scores))
+        summary += f"; mean {statistics.mean(scores):.1f}, median {median} of {points(assignment.max_score)} points"
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -150,13 +187,20 @@ def index_page(assignment: Assignment, rows: list[Row], graded: list[SubmissionR
     ]
     if unrostered:
         names = ", ".join(r.folder for r in unrostered)
-        parts.append(f'<p class="unrostered" id="unrostered">{len(unrostered)} submission(s) not on the roster (graded, but in no platform gradebook): {_e(names)}</p>')
+        parts.append(
+            f'<p class="unrostered" id="unrostered">{len(unrostered)} submission(s) not on the roster'
+            f" (graded, but in no platform gradebook): {_e(names)}</p>"
+        )
     histogram = Counter(round(s) for s in scores)
     parts += [
         '<h2 id="distribution">Score distribution</h2>',
         '<img src="score-distribution.png" alt="histogram of the scores">',
-        '<table id="distribution-table"><tr><th>score</th>' + "".join(f"<td class=num>{s}</td>" for s in range(int(assignment.max_score) + 1)) + "</tr>",
-        "<tr><th>submissions</th>" + "".join(f"<td class=num>{histogram.get(s, 0)}</td>" for s in range(int(assignment.max_score) + 1)) + "</tr></table>",
+        '<table id="distribution-table"><tr><th>score</th>'
+        + "".join(f"<td class=num>{s}</td>" for s in range(int(assignment.max_score) + 1))
+        + "</tr>",
+        "<tr><th>submissions</th>"
+        + "".join(f"<td class=num>{histogram.get(s, 0)}</td>" for s in range(int(assignment.max_score) + 1))
+        + "</tr></table>",
         '<h2 id="checks">Pass rate per check</h2>',
         "<p>The checks most of the class fails come first.</p>",
         '<img src="check-pass-rates.png" alt="pass rate of each check">',
@@ -164,19 +208,38 @@ def index_page(assignment: Assignment, rows: list[Row], graded: list[SubmissionR
     ]
     for name, worth, passed, total in rates:
         rate = f"{100 * passed / total:.0f}%" if total else "-"
-        parts.append(f"<tr><td>{_e(name)}</td><td class=num>{points(worth)}</td><td class=num>{passed} / {total}</td><td class=num>{rate}</td></tr>")
-    parts += ["</table>", '<h2 id="failures">Failure feedback given most often</h2>', '<table><tr><th>times</th><th>check</th><th>what the students read (numbers as N, each student&#39;s own values as &lt;name&gt;)</th></tr>']
+        parts.append(_tr(_e(name), _num(points(worth)), _num(f"{passed} / {total}"), _num(rate)))
+    parts += [
+        "</table>",
+        '<h2 id="failures">Failure feedback given most often</h2>',
+        "<table><tr><th>times</th><th>check</th>"
+        "<th>what the students read (numbers as N, each student&#39;s own values as &lt;name&gt;)</th></tr>",
+    ]
     for check, message, count in frequent_failures(graded):
         parts.append(f"<tr><td class=num>{count}</td><td>{_e(check)}</td><td>{_e(message)}</td></tr>")
-    parts += ["</table>", '<h2 id="slowest">Slowest submissions</h2>', "<table><tr><th>submission</th><th>time</th><th>status</th></tr>"]
+    parts += [
+        "</table>",
+        '<h2 id="slowest">Slowest submissions</h2>',
+        "<table><tr><th>submission</th><th>time</th><th>status</th></tr>",
+    ]
     for result in sorted(graded, key=lambda r: -r.execution_time)[:TOP]:
-        parts.append(f'<tr><td><a href="{_e(result.name)}/report.html">{_e(result.name)}</a></td><td class=num>{result.execution_time:.1f} s</td><td>{_e(result.status)}</td></tr>')
-    parts += ["</table>", '<h2 id="students">Students</h2>', "<table><tr><th>id</th><th>name</th><th>folder</th><th>score</th><th>status</th></tr>"]
+        parts.append(_tr(_link(result.name), _num(f"{result.execution_time:.1f} s"), _e(result.status)))
+    parts += [
+        "</table>",
+        '<h2 id="students">Students</h2>',
+        "<table><tr><th>id</th><th>name</th><th>folder</th><th>score</th><th>status</th></tr>",
+    ]
     for row in rows:
-        link = f'<a href="{_e(row.folder)}/report.html">{_e(row.folder)}</a>' if row.result else _e(row.folder)
-        score = f"{points(row.result.score)} / {points(row.result.max_score)}" if row.result else f"0 / {points(assignment.max_score)}"
-        css = ' class="missing"' if row.status == MISSING else (' class="unrostered"' if row.status == UNROSTERED else "")
-        parts.append(f"<tr{css}><td>{_e(row.id)}</td><td>{_e(row.name)}</td><td>{link}</td><td class=num>{score}</td><td>{_e(row.status)}</td></tr>")
+        link = _link(row.folder) if row.result else _e(row.folder)
+        score = (
+            f"{points(row.result.score)} / {points(row.result.max_score)}"
+            if row.result
+            else f"0 / {points(assignment.max_score)}"
+        )
+        css = (
+            ' class="missing"' if row.status == MISSING else (' class="unrostered"' if row.status == UNROSTERED else "")
+        )
+        parts.append(_tr(_e(row.id), _e(row.name), link, _num(score), _e(row.status), css=css))
     parts += ["</table>", "</body></html>"]
     return "\n".join(parts) + "\n"
 
@@ -189,11 +252,19 @@ def student_page(result: SubmissionResult) -> str:
         f"<title>{_e(result.assignment)}: {_e(result.name)}</title><style>{STYLE}</style></head><body>",
         '<p><a href="../index.html">class report</a></p>',
         f"<h1>{_e(result.assignment)}: {_e(result.name)}</h1>",
-        f"<p><strong>Score: {points(result.score)} / {points(result.max_score)}</strong> ({_e(result.status)}, {result.execution_time:.1f} s)</p>",
+        f"<p><strong>Score: {points(result.score)} / {points(result.max_score)}</strong>"
+        f" ({_e(result.status)}, {result.execution_time:.1f} s)</p>",
         "<table><tr><th>check</th><th>points</th><th>result</th><th>visibility</th></tr>",
     ]
     for test in result.tests:
-        parts.append(f"<tr><td>{_e(test.name)}</td><td class=num>{points(test.score)} / {points(test.max_score)}</td><td>{'passed' if test.passed else 'failed'}</td><td>{_e(test.visibility)}</td></tr>")
+        parts.append(
+            _tr(
+                _e(test.name),
+                _num(f"{points(test.score)} / {points(test.max_score)}"),
+                "passed" if test.passed else "failed",
+                _e(test.visibility),
+            )
+        )
     parts.append("</table>")
     if result.output:
         parts += ["<h2>Overall</h2>", f"<pre>{_e(result.output)}</pre>"]

@@ -36,14 +36,24 @@ class Course:
     reused: list[SubmissionResult] = field(default_factory=list)
 
     @classmethod
-    def prepare(cls, assignment: Assignment, submissions: Sequence[Submission], out: Path, roster: Optional[Roster], secret: Optional[bytes], force: bool) -> "Course":
+    def prepare(
+        cls,
+        assignment: Assignment,
+        submissions: Sequence[Submission],
+        out: Path,
+        roster: Optional[Roster],
+        secret: Optional[bytes],
+        force: bool,
+    ) -> "Course":
         course = cls(assignment, out, roster, secret)
         owners = roster.by_folder() if roster else {}
         for submission in submissions:
             student = owners[submission.name].id if submission.name in owners else submission.name
             version, values = for_student(assignment, secret, student)
             course.versions[submission.name] = version
-            course.provenance[submission.name] = cache.provenance(submission.path, version, student, shown(assignment.variants, values))
+            course.provenance[submission.name] = cache.provenance(
+                submission.path, version, student, shown(assignment.variants, values)
+            )
             earlier = None if force else cache.previous(out, submission.name, course.provenance[submission.name])
             if earlier is None:
                 course.to_grade.append(submission)
@@ -66,8 +76,16 @@ class Course:
             missing = [s.folder for s in self.roster if s.folder not in names]
             unrostered = [r.name for r in results if r.name not in self.roster.by_folder()]
             if missing:
-                output.progress(f"{len(missing)} rostered student(s) submitted nothing (0, marked missing): {', '.join(missing)}")
+                output.progress(
+                    f"{len(missing)} rostered student(s) submitted nothing (0, marked missing): {', '.join(missing)}"
+                )
             if unrostered:
-                output.error(f"{len(unrostered)} submission(s) are on no roster line (graded, in gradebook.csv and the class report, not in canvas.csv or moodle.csv): {', '.join(unrostered)}")
+                output.error(
+                    f"{len(unrostered)} submission(s) are on no roster line (graded, in gradebook.csv and the class"
+                    f" report, not in canvas.csv or moodle.csv): {', '.join(unrostered)}"
+                )
         index = write_class_report(self.out, self.assignment, results, self.roster, len(self.reused))
-        output.progress(f"class report: {index}" + (f"; gradebooks: {self.out / 'gradebook.csv'}, canvas.csv, moodle.csv" if self.roster else ""))
+        output.progress(
+            f"class report: {index}"
+            + (f"; gradebooks: {self.out / 'gradebook.csv'}, canvas.csv, moodle.csv" if self.roster else "")
+        )

@@ -46,19 +46,43 @@ def assignment_column(assignment: str) -> str:
     return f"socklab {assignment}"
 
 
-def write_gradebooks(out: Path, roster: Roster, assignment: str, max_score: float, results: Sequence[SubmissionResult]) -> list[Path]:
+def write_gradebooks(
+    out: Path, roster: Roster, assignment: str, max_score: float, results: Sequence[SubmissionResult]
+) -> list[Path]:
     """gradebook.csv, canvas.csv and moodle.csv in ``out``."""
     by_folder = {r.name: r for r in results}
-    rows: list[tuple[str, str, str, str, Optional[SubmissionResult]]] = [(s.id, s.name, s.email, s.folder, by_folder.get(s.folder)) for s in roster]
+    rows: list[tuple[str, str, str, str, Optional[SubmissionResult]]] = [
+        (s.id, s.name, s.email, s.folder, by_folder.get(s.folder)) for s in roster
+    ]
     rostered = {s.folder for s in roster}
     column = assignment_column(assignment)
 
     ours = _Table(GRADEBOOK_COLUMNS)
     for sid, name, email, folder, result in rows:
-        ours.writerow((sid, name, email, folder, points(result.score if result else 0), points(max_score), result.status if result else MISSING))
+        ours.writerow(
+            (
+                sid,
+                name,
+                email,
+                folder,
+                points(result.score if result else 0),
+                points(max_score),
+                result.status if result else MISSING,
+            )
+        )
     for result in sorted(results, key=lambda r: r.name):
         if result.name not in rostered:
-            ours.writerow((result.extra.get("student", result.name), "", "", result.name, points(result.score), points(result.max_score), UNROSTERED))
+            ours.writerow(
+                (
+                    result.extra.get("student", result.name),
+                    "",
+                    "",
+                    result.name,
+                    points(result.score),
+                    points(result.max_score),
+                    UNROSTERED,
+                )
+            )
 
     canvas = _Table((*CANVAS_REQUIRED, column))
     canvas.writerow((CANVAS_POINTS_ROW, "", "", "", "", points(max_score)))

@@ -53,12 +53,18 @@ def parse_roster(text: str, path: Path) -> Roster:
     try:
         header = [column.strip().lower() for column in next(reader)]
     except StopIteration:
-        raise LabFileError(path, 1, f"the roster is empty: its first line must be the header {','.join(COLUMNS)}") from None
+        raise LabFileError(
+            path, 1, f"the roster is empty: its first line must be the header {','.join(COLUMNS)}"
+        ) from None
     except csv.Error as err:
         raise LabFileError(path, 1, f"not CSV: {err}") from None
     missing = [c for c in COLUMNS if c not in header]
     if missing:
-        raise LabFileError(path, 1, f"the header lacks {', '.join(missing)}: it must name {','.join(COLUMNS)} (found {','.join(header)})")
+        raise LabFileError(
+            path,
+            1,
+            f"the header lacks {', '.join(missing)}: it must name {','.join(COLUMNS)} (found {','.join(header)})",
+        )
     repeated = sorted({c for c in header if header.count(c) > 1 and c in COLUMNS})
     if repeated:
         raise LabFileError(path, 1, f"the header names {', '.join(repeated)} twice")

@@ -52,7 +52,16 @@ KINDS = {"port": "range", "seed": "range", "prefix": "words", "initial_timeout":
 DEFAULTS: dict[str, Any] = {"prefix": "", "initial_timeout": 0.1, "give_up": 2.0}  # the lecture's
 DERIVED = ("backoff", "gives_up_at", "give_up_within")
 NAMES = frozenset(KINDS) | frozenset(DERIVED)  # what ${...} may name
-TYPES: dict[str, type] = {"port": int, "seed": int, "prefix": str, "initial_timeout": float, "give_up": float, "backoff": list, "gives_up_at": float, "give_up_within": float}
+TYPES: dict[str, type] = {
+    "port": int,
+    "seed": int,
+    "prefix": str,
+    "initial_timeout": float,
+    "give_up": float,
+    "backoff": list,
+    "gives_up_at": float,
+    "give_up_within": float,
+}
 GIVE_UP_MARGIN = 2.0  # seconds past the last timeout a client may take to say so and exit
 Values = dict[str, Any]
 
@@ -96,7 +105,9 @@ def parse_variants(reader: Reader, node: yaml.Node, kind: str, has_links: bool) 
             low, high = (reader.integer(item, what) for item in items)
             floor, ceiling = (1024, 65535) if name == "port" else (0, 2**31 - 1)
             if not floor <= low < high <= ceiling:
-                raise reader.fail(fields[expected][1], f"{what} must be {floor} <= LOW < HIGH <= {ceiling}, not [{low}, {high}]")
+                raise reader.fail(
+                    fields[expected][1], f"{what} must be {floor} <= LOW < HIGH <= {ceiling}, not [{low}, {high}]"
+                )
             parameters.append(Parameter(name, expected, low=low, high=high))
             continue
         if len(items) < 2:
@@ -116,10 +127,16 @@ def parse_variants(reader: Reader, node: yaml.Node, kind: str, has_links: bool) 
         parameters.append(Parameter(name, expected, choices=tuple(values)))
     declared = {p.name: p for p in parameters}
     if "initial_timeout" in declared or "give_up" in declared:
-        first = max(declared["initial_timeout"].choices) if "initial_timeout" in declared else DEFAULTS["initial_timeout"]
+        first = (
+            max(declared["initial_timeout"].choices) if "initial_timeout" in declared else DEFAULTS["initial_timeout"]
+        )
         limit = min(declared["give_up"].choices) if "give_up" in declared else DEFAULTS["give_up"]
         if limit < first:
-            raise reader.fail(node, f"every give_up must be at least every initial_timeout (a client would never retry): {limit:g} < {first:g}")
+            raise reader.fail(
+                node,
+                f"every give_up must be at least every initial_timeout (else a client never retries):"
+                f" {limit:g} < {first:g}",
+            )
     return tuple(parameters)
 
 
@@ -191,7 +208,9 @@ def names_in(value: Any) -> set[str]:
     return set()
 
 
-def for_student(assignment: "Assignment", secret: Optional[bytes], student: Optional[str]) -> tuple["Assignment", Values]:
+def for_student(
+    assignment: "Assignment", secret: Optional[bytes], student: Optional[str]
+) -> tuple["Assignment", Values]:
     """The assignment as this student has it: their port, their reference
     services, their checks' parameters and feedback."""
     values = values_for(assignment.variants, assignment.port, secret, student)
@@ -226,7 +245,11 @@ def apply_to_lab(lab: Lab, values: Values, server_services: set[str]) -> Lab:
                 environment["PREFIX"] = values["prefix"]
             node = replace(node, environment=environment, ready=_ready_on(node.ready, values["port"], old))
         elif node.role == "client":
-            environment.update(SERVER_PORT=str(values["port"]), INITIAL_TIMEOUT=f"{values['initial_timeout']:g}", GIVE_UP=f"{values['give_up']:g}")
+            environment.update(
+                SERVER_PORT=str(values["port"]),
+                INITIAL_TIMEOUT=f"{values['initial_timeout']:g}",
+                GIVE_UP=f"{values['give_up']:g}",
+            )
             if values["prefix"]:
                 environment["PREFIX"] = values["prefix"]
             node = replace(node, environment=environment)
@@ -266,9 +289,14 @@ def student_lab(lab: Lab, student: Optional[str], secret: Optional[bytes]) -> tu
             continue
         port = port or assignment.port
         services |= server_services(assignment)
-        for name, value in shown(assignment.variants, values_for(assignment.variants, assignment.port, secret, student)).items():
+        for name, value in shown(
+            assignment.variants, values_for(assignment.variants, assignment.port, secret, student)
+        ).items():
             if name in chosen and chosen[name] != value:
-                raise BadInput(f"assignments {origin[name]} and {assignment.name} give {name} different values ({chosen[name]} and {value}): declare the same {name} in both")
+                raise BadInput(
+                    f"assignments {origin[name]} and {assignment.name} give {name} different values"
+                    f" ({chosen[name]} and {value}): declare the same {name} in both"
+                )
             chosen[name], origin[name] = value, assignment.name
     if port is None:
         raise BadInput(f"no assignment on lab {lab.name!r} declares variants: (in {assignments_dir()})")

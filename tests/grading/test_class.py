@@ -26,7 +26,12 @@ from socklab.images import ensure_images
 from socklab.lab import RunningLab
 
 SECRET = "klass-test-secret-3f9a1c"
-ROSTER = "id,name,email,folder\ns001,Alice Martin,alice@example.edu,\ns002,Bob Stone,bob@example.edu,bob\ns003,Carol King,carol@example.edu,\n"
+ROSTER = (
+    "id,name,email,folder\n"
+    "s001,Alice Martin,alice@example.edu,\n"
+    "s002,Bob Stone,bob@example.edu,bob\n"
+    "s003,Carol King,carol@example.edu,\n"
+)
 SERVER = """import os
 from socket import *
 
@@ -66,7 +71,16 @@ BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 
 
 def _grade(klass: SimpleNamespace, force: bool = False) -> int:
-    return grade_command("udp-server", [klass.folder], klass.out, jobs=3, output=Output(quiet=True), roster=klass.roster, secret=klass.secret, force=force)
+    return grade_command(
+        "udp-server",
+        [klass.folder],
+        klass.out,
+        jobs=3,
+        output=Output(quiet=True),
+        roster=klass.roster,
+        secret=klass.secret,
+        force=force,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +100,16 @@ def klass(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
         (folder / name).mkdir(parents=True)
         (folder / name / "main.py").write_text(SERVER.format(prefix=alice["prefix"]))
     shutil.copytree(LECTURE_SERVER, folder / "stranger")
-    klass = SimpleNamespace(root=root, folder=folder, out=root / "out", roster=root / "roster.csv", secret=root / "secret", spec=spec, alice=alice, bob=bob)
+    klass = SimpleNamespace(
+        root=root,
+        folder=folder,
+        out=root / "out",
+        roster=root / "roster.csv",
+        secret=root / "secret",
+        spec=spec,
+        alice=alice,
+        bob=bob,
+    )
     klass.status = _grade(klass)
     return klass
 
@@ -106,7 +129,10 @@ def test_each_submission_is_graded_against_its_own_students_variant(klass: Simpl
     assert klass.status == 0
     alice = _results(klass, "s001")
     assert alice["score"] == alice["max_score"] == klass.spec.max_score, [t["output"] for t in alice["tests"]]
-    assert alice["extra_data"]["student"] == "s001" and alice["extra_data"]["variant"] == {"port": klass.alice["port"], "prefix": klass.alice["prefix"]}
+    assert alice["extra_data"]["student"] == "s001" and alice["extra_data"]["variant"] == {
+        "port": klass.alice["port"],
+        "prefix": klass.alice["prefix"],
+    }
 
 
 def test_a_copied_submission_fails_the_variant_checks_saying_what_was_expected(klass: SimpleNamespace) -> None:
@@ -114,7 +140,10 @@ def test_a_copied_submission_fails_the_variant_checks_saying_what_was_expected(k
     tests = {t["name"]: t for t in bob["tests"]}
     variant = tests["your variant's word in front"]
     assert variant["status"] == "failed" and variant["score"] == 0
-    assert f"expected '{klass.bob['prefix']} WHICH VARIANT?', got '{klass.alice['prefix']} WHICH VARIANT?'" in variant["output"]
+    assert (
+        f"expected '{klass.bob['prefix']} WHICH VARIANT?', got '{klass.alice['prefix']} WHICH VARIANT?'"
+        in variant["output"]
+    )
     assert f"Your variant: port {klass.bob['port']}, word '{klass.bob['prefix']}'" in variant["output"]
     assert f"to UDP port {klass.bob['port']}" in tests["answers upper-cased"]["output"]
     assert bob["score"] == 0 and bob["extra_data"]["student"] == "s002"
@@ -133,9 +162,17 @@ def test_a_missing_student_has_a_row_and_an_unrostered_submission_is_reported(kl
     assert book["stranger"]["status"] == "not on the roster"
     canvas = {row["SIS User ID"]: row for row in _rows(klass.out / "canvas.csv") if row["Student"] != "Points Possible"}
     assert set(canvas) == {"s001", "s002", "s003"} and canvas["s003"]["socklab udp-server"] == "0"
-    assert {row["Email address"] for row in _rows(klass.out / "moodle.csv")} == {"alice@example.edu", "bob@example.edu", "carol@example.edu"}
+    assert {row["Email address"] for row in _rows(klass.out / "moodle.csv")} == {
+        "alice@example.edu",
+        "bob@example.edu",
+        "carol@example.edu",
+    }
     grades = _rows(klass.out / "grades.csv")
-    assert list(grades[0]) == ["submission", "score", "max_score"] and {g["submission"] for g in grades} == {"s001", "bob", "stranger"}
+    assert list(grades[0]) == ["submission", "score", "max_score"] and {g["submission"] for g in grades} == {
+        "s001",
+        "bob",
+        "stranger",
+    }
 
 
 def _browser() -> str:
@@ -160,20 +197,27 @@ def test_the_class_report_opens_in_a_browser_and_shows_the_distribution_and_rate
     dom = _headless(browser, "--dump-dom", index.as_uri())
     assert dom.returncode == 0, dom.stderr[-2000:]
     page = dom.stdout
-    assert "<h2 id=\"distribution\">Score distribution</h2>" in page and 'src="score-distribution.png"' in page
+    assert '<h2 id="distribution">Score distribution</h2>' in page and 'src="score-distribution.png"' in page
     for check in klass.spec.checks:
-        assert f"<tr><td>{check.name.replace(chr(39), '&#x27;')}</td>" in page or f"<tr><td>{check.name}</td>" in page, check.name
-    assert "1 / 3</td><td class=\"num\">33%</td>" in page  # each check passed by Alice only
+        assert (
+            f"<tr><td>{check.name.replace(chr(39), '&#x27;')}</td>" in page or f"<tr><td>{check.name}</td>" in page
+        ), check.name
+    assert '1 / 3</td><td class="num">33%</td>' in page  # each check passed by Alice only
     assert '<a href="s001/report.html">s001</a>' in page and "missing" in page
     shot = klass.root / "screenshot.png"
     taken = _headless(browser, f"--screenshot={shot}", "--window-size=1200,1800", index.as_uri())
     assert taken.returncode == 0 and shot.is_file(), taken.stderr[-2000:]
     pixels = Image.open(shot).convert("RGB")
     colours = {colour: n for n, colour in pixels.getcolors(maxcolors=1 << 24)}
-    counts = {colour: colours.get(colour, 0) for colour in ((31, 119, 180), (44, 160, 44))}  # the histogram's blue, the rates' green
+    counts = {
+        colour: colours.get(colour, 0) for colour in ((31, 119, 180), (44, 160, 44))
+    }  # the histogram's blue, the rates' green
     assert all(n > 500 for n in counts.values()), f"the pictures did not render: {counts}"
     student = _headless(browser, "--dump-dom", (klass.out / "bob" / "report.html").resolve().as_uri())
-    assert "your variant&#x27;s word in front: failed" in student.stdout or "your variant's word in front: failed" in student.stdout
+    assert (
+        "your variant&#x27;s word in front: failed" in student.stdout
+        or "your variant's word in front: failed" in student.stdout
+    )
 
 
 def test_grading_again_reuses_unchanged_results_and_grades_a_changed_one(klass: SimpleNamespace) -> None:
@@ -203,9 +247,18 @@ def test_a_copied_client_fails_the_backoff_of_its_students_variant(tmp_path: Pat
     other = next(sid for sid, v in values.items() if v["backoff"] != values[first]["backoff"])
     for sid in (first, other):
         (tmp_path / "class" / sid).mkdir(parents=True)
-        (tmp_path / "class" / sid / "main.py").write_text(CLIENT.format(**{k: values[first][k] for k in ("initial_timeout", "give_up")}))
+        (tmp_path / "class" / sid / "main.py").write_text(
+            CLIENT.format(**{k: values[first][k] for k in ("initial_timeout", "give_up")})
+        )
     (tmp_path / "secret").write_text(SECRET)
-    status = grade_command("udp-client", [tmp_path / "class"], tmp_path / "out", jobs=2, output=Output(quiet=True), secret=tmp_path / "secret")
+    status = grade_command(
+        "udp-client",
+        [tmp_path / "class"],
+        tmp_path / "out",
+        jobs=2,
+        output=Output(quiet=True),
+        secret=tmp_path / "secret",
+    )
     assert status == 0
     import json
 
@@ -214,8 +267,14 @@ def test_a_copied_client_fails_the_backoff_of_its_students_variant(tmp_path: Pat
     copied = {t["name"]: t for t in json.loads((tmp_path / "out" / other / "results.json").read_text())["tests"]}
     backoff = copied["backs off, doubling its timeout"]
     assert backoff["status"] == "failed", backoff["output"]
-    assert f"expected sends at {values[other]['backoff']} s" in backoff["output"] or f"expected {len(values[other]['backoff'])} sends at {values[other]['backoff']} s" in backoff["output"], backoff["output"]
-    assert f"a first timeout of {values[other]['initial_timeout']} s, given up past {values[other]['give_up']} s" in backoff["output"]
+    assert (
+        f"expected sends at {values[other]['backoff']} s" in backoff["output"]
+        or f"expected {len(values[other]['backoff'])} sends at {values[other]['backoff']} s" in backoff["output"]
+    ), backoff["output"]
+    assert (
+        f"a first timeout of {values[other]['initial_timeout']} s, given up past {values[other]['give_up']} s"
+        in backoff["output"]
+    )
     assert copied["prints the answer"]["status"] == "passed"  # it prints what its server says, word included
 
 

@@ -15,7 +15,13 @@ import pytest
 from socklab.errors import BadInput, LabFileError
 from socklab.grading import cache
 from socklab.grading.assignment import load_assignment, parse_assignment
-from socklab.grading.gradebook import CANVAS_POINTS_ROW, CANVAS_REQUIRED, MOODLE_IDENTITY, assignment_column, write_gradebooks
+from socklab.grading.gradebook import (
+    CANVAS_POINTS_ROW,
+    CANVAS_REQUIRED,
+    MOODLE_IDENTITY,
+    assignment_column,
+    write_gradebooks,
+)
 from socklab.grading.results import SubmissionResult
 from socklab.grading.results import TestResult as CheckResult
 from socklab.grading.roster import load_roster
@@ -49,7 +55,10 @@ def test_a_students_assignment_carries_their_values_and_the_lecture_keeps_its_ow
     mine, values = for_student(spec, SECRET, "s001")
     checks = {c.name: c for c in mine.checks}
     assert mine.port == values["port"]
-    assert checks["backs off, doubling its timeout"].params["schedule"] == backoff(values["initial_timeout"], values["give_up"])[0]
+    assert (
+        checks["backs off, doubling its timeout"].params["schedule"]
+        == backoff(values["initial_timeout"], values["give_up"])[0]
+    )
     assert checks["prints the answer"].params["prefix"] == values["prefix"]
     assert f"over {values['give_up']:g} s" in checks["gives up past its limit"].feedback
     assert mine.lab.links["wan"].seed == values["seed"]
@@ -108,18 +117,27 @@ def test_bad_variant_declarations_are_located(tmp_path: Path, variants: str, pro
     start = text.index("variants:\n")
     end = text.index("timeout: 90")
     bad = text[:start] + "variants:\n" + variants + "\n" + text[end:]
-    line = bad[:bad.index(variants)].count("\n") + 1
+    line = bad[: bad.index(variants)].count("\n") + 1
     with pytest.raises(LabFileError, match=rf"broken.yaml:{line}: .*{problem}"):
         parse_assignment(bad, tmp_path / "broken.yaml")
 
 
 def test_bad_placeholders_are_located(tmp_path: Path) -> None:
     text = load_assignment("udp-server").path.read_text()
-    unknown = text.replace('with: {message: hello world, prefix: "${prefix}"}', 'with: {message: hello world, prefix: "${word}"}')
-    with pytest.raises(LabFileError, match=r"broken.yaml:\d+: check 'answers upper-cased': prefix names unknown variant values \['word'\]"):
+    unknown = text.replace(
+        'with: {message: hello world, prefix: "${prefix}"}', 'with: {message: hello world, prefix: "${word}"}'
+    )
+    with pytest.raises(
+        LabFileError,
+        match=r"broken.yaml:\d+: check 'answers upper-cased': prefix names unknown variant values \['word'\]",
+    ):
         parse_assignment(unknown, tmp_path / "broken.yaml")
-    mistyped = text.replace('with: {size: 3000, ignore_case: true, prefix: "${prefix}"}', 'with: {size: "${prefix}", ignore_case: true}')
-    with pytest.raises(LabFileError, match=r"broken.yaml:\d+: check 'a 3000-byte datagram': size cannot be \$\{prefix\} \(a str\)"):
+    mistyped = text.replace(
+        'with: {size: 3000, ignore_case: true, prefix: "${prefix}"}', 'with: {size: "${prefix}", ignore_case: true}'
+    )
+    with pytest.raises(
+        LabFileError, match=r"broken.yaml:\d+: check 'a 3000-byte datagram': size cannot be \$\{prefix\} \(a str\)"
+    ):
         parse_assignment(mistyped, tmp_path / "broken.yaml")
 
 
@@ -130,8 +148,17 @@ def _roster(tmp_path: Path, text: str) -> Path:
 
 
 def test_a_roster_maps_folders_to_students(tmp_path: Path) -> None:
-    roster = load_roster(_roster(tmp_path, "\ufeffid,name,email,folder,section\ns001,Alice Martin,alice@example.edu,,A\ns002,\"Stone, Bob\",bob@example.edu,bob,B\n\n"))
-    assert [(s.id, s.name, s.folder) for s in roster] == [("s001", "Alice Martin", "s001"), ("s002", "Stone, Bob", "bob")]
+    roster = load_roster(
+        _roster(
+            tmp_path,
+            "\ufeffid,name,email,folder,section\n"
+            's001,Alice Martin,alice@example.edu,,A\ns002,"Stone, Bob",bob@example.edu,bob,B\n\n',
+        )
+    )
+    assert [(s.id, s.name, s.folder) for s in roster] == [
+        ("s001", "Alice Martin", "s001"),
+        ("s002", "Stone, Bob", "bob"),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -164,7 +191,15 @@ def _rows(path: Path) -> list[list[str]]:
 
 
 def test_gradebooks_have_every_student_and_the_columns_each_platform_requires(tmp_path: Path) -> None:
-    roster = load_roster(_roster(tmp_path, "id,name,email,folder\ns001,Alice Martin,alice@example.edu,\ns002,Bob Stone,bob@example.edu,bob\ns003,Carol King,carol@example.edu,\n"))
+    roster = load_roster(
+        _roster(
+            tmp_path,
+            "id,name,email,folder\n"
+            "s001,Alice Martin,alice@example.edu,\n"
+            "s002,Bob Stone,bob@example.edu,bob\n"
+            "s003,Carol King,carol@example.edu,\n",
+        )
+    )
     results = [_result("s001", 10), _result("bob", 4, "s002"), _result("stranger", 7)]
     write_gradebooks(tmp_path, roster, "udp-server", 10, results)
 
@@ -180,7 +215,7 @@ def test_gradebooks_have_every_student_and_the_columns_each_platform_requires(tm
     canvas = _rows(tmp_path / "canvas.csv")
     header = canvas[0]
     assert all(column in header for column in CANVAS_REQUIRED), header
-    assert header[len(CANVAS_REQUIRED):] == [assignment_column("udp-server")]  # one column per assignment after them
+    assert header[len(CANVAS_REQUIRED) :] == [assignment_column("udp-server")]  # one column per assignment after them
     assert canvas[1][0] == CANVAS_POINTS_ROW and canvas[1][-1] == "10"
     by_sis = {row[header.index("SIS User ID")]: row for row in canvas[2:]}
     assert set(by_sis) == {"s001", "s002", "s003"}  # the unrostered one has no one to be in Canvas
@@ -205,7 +240,17 @@ def test_a_result_is_reused_only_when_nothing_it_came_from_changed(tmp_path: Pat
 
     again = cache.previous(tmp_path / "out", "s001", wanted)
     assert again is not None and again.score == 10 and again.tests == result.tests
-    assert cache.previous(tmp_path / "out", "s001", cache.provenance(submission, spec, "s001", {"port": 20002, "prefix": "KILO"})) is None
+    assert (
+        cache.previous(
+            tmp_path / "out", "s001", cache.provenance(submission, spec, "s001", {"port": 20002, "prefix": "KILO"})
+        )
+        is None
+    )
     (submission / "main.py").write_text("print('v2')\n")
-    assert cache.previous(tmp_path / "out", "s001", cache.provenance(submission, spec, "s001", {"port": 20001, "prefix": "KILO"})) is None
+    assert (
+        cache.previous(
+            tmp_path / "out", "s001", cache.provenance(submission, spec, "s001", {"port": 20001, "prefix": "KILO"})
+        )
+        is None
+    )
     assert set(wanted) >= {"submission_hash", "assignment_hash", "socklab_version"}

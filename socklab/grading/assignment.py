@@ -141,7 +141,7 @@ def parse_assignment(text: str, path: Path) -> Assignment:
             raise reader.fail(top["keep"][1], f"keep leaves out {needed!r}, which the checks need")
     timeout = _positive(reader, top["timeout"][1], "timeout") if "timeout" in top else 120.0
     variants = parse_variants(reader, top["variants"][1], kind, bool(lab.links)) if "variants" in top else ()
-    also_in = tuple(reader.name(item, "also_in") for item in reader.sequence(top["also_in"][1], "also_in")) if "also_in" in top else ()
+    also_in = tuple(_lab_name(reader, item) for item in reader.sequence(top["also_in"][1], "also_in")) if "also_in" in top else ()
     checks = tuple(_check(reader, item) for item in reader.sequence(top["checks"][1], "checks"))
     if not checks:
         raise reader.fail(top["checks"][1], "an assignment needs at least one check")
@@ -169,6 +169,13 @@ def parse_assignment(text: str, path: Path) -> Assignment:
         templates=checks,
     )
     return replace(assignment, checks=tuple(c.with_values(values_for(variants, port, None, None)) for c in checks))
+
+
+def _lab_name(reader: Reader, node: yaml.Node) -> str:
+    name = reader.name(node, "also_in")
+    if not (labs_dir() / f"{name}.yaml").is_file():
+        raise reader.fail(node, f"also_in: no lab {name!r} in {labs_dir()}")
+    return name
 
 
 def _node_of(reader: Reader, node: yaml.Node, lab: Lab, what: str) -> str:

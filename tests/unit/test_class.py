@@ -122,6 +122,12 @@ def test_bad_variant_declarations_are_located(tmp_path: Path, variants: str, pro
         parse_assignment(bad, tmp_path / "broken.yaml")
 
 
+def test_also_in_names_a_lab(tmp_path: Path) -> None:
+    text = load_assignment("udp-client").path.read_text().replace("also_in: [udp-echo]", "also_in: [udp-ehco]")
+    with pytest.raises(LabFileError, match=r"broken.yaml:\d+: also_in: no lab 'udp-ehco'"):
+        parse_assignment(text, tmp_path / "broken.yaml")
+
+
 def test_bad_placeholders_are_located(tmp_path: Path) -> None:
     text = load_assignment("udp-server").path.read_text()
     unknown = text.replace(

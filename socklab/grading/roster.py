@@ -9,6 +9,7 @@ its file and line, and nothing is graded.
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Optional
@@ -49,7 +50,7 @@ def load_roster(path: Path) -> Roster:
 
 
 def parse_roster(text: str, path: Path) -> Roster:
-    reader = csv.reader(text.splitlines())
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = [column.strip().lower() for column in next(reader)]
     except StopIteration:

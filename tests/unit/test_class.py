@@ -179,6 +179,7 @@ def test_a_roster_maps_folders_to_students(tmp_path: Path) -> None:
         ("id,name,email,folder\ns1,A,not-an-address,\n", 2, "is not an e-mail address"),
         ("id,name,email,folder\ns1,A,a@x,../elsewhere\n", 2, "must be a folder's name"),
         ("id,name,email,folder\n", 2, "lists no student"),
+        ('id,name,email,folder\ns1,"A,a@x,\n', 2, "not CSV: unexpected end of data"),
     ],
 )
 def test_a_bad_roster_is_located(tmp_path: Path, text: str, line: int, problem: str) -> None:

@@ -261,3 +261,14 @@ def test_a_result_is_reused_only_when_nothing_it_came_from_changed(tmp_path: Pat
         is None
     )
     assert set(wanted) >= {"submission_hash", "assignment_hash", "socklab_version"}
+
+
+def test_a_bad_roster_stops_socklab_grade_before_anything_starts(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from socklab.cli import main
+
+    submission = Path(__file__).parent.parent / "grading" / "submissions" / "udp-server" / "correct"
+    roster = _roster(tmp_path, "id,name,email,folder\ns1,A,a@x,\ns1,B,b@x,\n")
+    status = main(["grade", "udp-server", str(submission), "--out", str(tmp_path / "out"), "--roster", str(roster)])
+    assert status == 2
+    assert capsys.readouterr().err.strip() == f"socklab: error: {roster}:3: id 's1' is already on line 2"
+    assert not (tmp_path / "out").exists()

@@ -158,6 +158,11 @@ def values_for(parameters: tuple[Parameter, ...], port: int, secret: Optional[by
     values: Values = {"port": port, "seed": None, **DEFAULTS}
     if secret is not None and student is not None:
         values.update({p.name: p.pick(secret, student) for p in parameters})
+    return _derived(values)
+
+
+def _derived(values: Values) -> Values:
+    """The values with what follows from them: the client's schedule."""
     times, gives_up_at = backoff(values["initial_timeout"], values["give_up"])
     values.update(backoff=times, gives_up_at=gives_up_at, give_up_within=round(gives_up_at + GIVE_UP_MARGIN, 2))
     return values
@@ -300,10 +305,7 @@ def student_lab(lab: Lab, student: Optional[str], secret: Optional[bytes]) -> tu
             chosen[name], origin[name] = value, assignment.name
     if port is None:
         raise BadInput(f"no assignment on lab {lab.name!r} declares variants: (in {assignments_dir()})")
-    values = values_for((), port, None, None)
-    values.update(chosen)
-    times, gives_up_at = backoff(values["initial_timeout"], values["give_up"])
-    values.update(backoff=times, gives_up_at=gives_up_at, give_up_within=round(gives_up_at + GIVE_UP_MARGIN, 2))
+    values = _derived({**values_for((), port, None, None), **chosen})
     if not lab.links:
         chosen.pop("seed", None)
         values["seed"] = None

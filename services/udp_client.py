@@ -4,7 +4,8 @@
 UDP may lose the question or the answer, so the client asks again after a
 timeout that doubles after each loss, and gives up once the next timeout
 would exceed MAX_DELAY: it sends at t = 0, 0.1, 0.3, 0.7 and 1.5 s and gives
-up at 3.1 s. With --json it prints one line for experiments instead:
+up at 3.1 s. A student's variant of the assignment changes both:
+--initial-timeout and --give-up (or INITIAL_TIMEOUT and GIVE_UP). With --json it prints one line for experiments instead:
 {"answer", "attempts" (datagrams sent), "outcome" ("answered" or "gave-up"),
 "latency_s" (from the first send to the answer, or to giving up)}.
 """
@@ -20,11 +21,12 @@ INITIAL_DELAY = 0.1  # seconds
 MAX_DELAY = 2.0
 
 
-def ask(clientSocket: socket, message: bytes, serverAddress: tuple) -> tuple[bytes | None, int]:
+def ask(clientSocket: socket, message: bytes, serverAddress: tuple,
+        initialDelay: float = INITIAL_DELAY, maxDelay: float = MAX_DELAY) -> tuple[bytes | None, int]:
     """Send until an answer comes; return it (None if we gave up) and the
     number of datagrams sent. A late answer to an earlier send counts too:
     it is the same question."""
-    delay = INITIAL_DELAY
+    delay = initialDelay
     attempts = 0
     while True:
         clientSocket.sendto(message, serverAddress)
@@ -35,7 +37,7 @@ def ask(clientSocket: socket, message: bytes, serverAddress: tuple) -> tuple[byt
             return modifiedMessage, attempts
         except TimeoutError:
             delay *= 2
-            if delay > MAX_DELAY:
+            if delay > maxDelay:
                 return None, attempts
 
 
@@ -47,6 +49,11 @@ def main() -> None:
     parser.add_argument('--source-port', type=int, default=0,
                         help='send from this local port, so that a flow is the same run after run')
     parser.add_argument('--json', action='store_true', help='print one JSON line with the outcome')
+    parser.add_argument('--initial-timeout', type=float,
+                        default=float(os.environ.get('INITIAL_TIMEOUT', INITIAL_DELAY)),
+                        help='seconds to wait for the first answer (default 0.1)')
+    parser.add_argument('--give-up', type=float, default=float(os.environ.get('GIVE_UP', MAX_DELAY)),
+                        help='give up once the next timeout would exceed this (default 2.0)')
     args = parser.parse_args()
 
     if args.message is None:
@@ -62,7 +69,7 @@ def main() -> None:
         if args.source_port:
             clientSocket.bind(('', args.source_port))
         start = time.monotonic()
-        modifiedMessage, attempts = ask(clientSocket, message, serverAddress)
+        modifiedMessage, attempts = ask(clientSocket, message, serverAddress, args.initial_timeout, args.give_up)
         latency = time.monotonic() - start
 
     answer = None if modifiedMessage is None else modifiedMessage.decode('utf-8', 'replace')

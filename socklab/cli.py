@@ -79,6 +79,8 @@ def build_parser() -> Parser:
     sub.add_argument("lab")
     sub.add_argument("--workspace", type=Path, default=Path("work"), help="host folder mounted at /work in workspace nodes (default ./work)")
     sub.add_argument("--json", action="store_true")
+    sub.add_argument("--student", metavar="ID", help="that student's version: the reference services with their variant's values")
+    sub.add_argument("--secret", type=Path, metavar="FILE", help="the course secret (default $SOCKLAB_COURSE_SECRET)")
 
     sub = command("down", cmd_down, "take a lab down, or every lab with --all")
     sub.add_argument("lab", nargs="?")
@@ -152,6 +154,9 @@ def build_parser() -> Parser:
     sub.add_argument("submissions", nargs="+", type=Path, metavar="SUBMISSION_DIR")
     sub.add_argument("--out", type=Path, required=True)
     sub.add_argument("--jobs", type=int, default=1, help="submissions graded at once")
+    sub.add_argument("--roster", type=Path, help="CSV id,name,email,folder: every student gets a gradebook row; Canvas and Moodle files")
+    sub.add_argument("--secret", type=Path, metavar="FILE", help="the course secret that gives each student their variant (default $SOCKLAB_COURSE_SECRET)")
+    sub.add_argument("--force", action="store_true", help="grade every submission again, even those unchanged since the last run into --out")
 
     sub = command("experiment", cmd_experiment, "run a loss experiment", instance=False)
     experiment_commands = sub.add_subparsers(dest="experiment_command", required=True, parser_class=Parser)
@@ -190,6 +195,11 @@ def cmd_up(args: argparse.Namespace, output: Output) -> int:
     from .labfile import load_lab
 
     lab = load_lab(args.lab)
+    values: dict = {}
+    if args.student is not None or args.secret is not None:
+        from .grading.variants import course_secret, student_lab
+
+        lab, values = student_lab(lab, args.student, course_secret(args.secret))
     backend = DockerBackend()
     ensure_images(backend.client, output.progress)
     running = up(lab, backend, Options(instance=args.instance, workspace=args.workspace), output.progress)
@@ -197,6 +207,9 @@ def cmd_up(args: argparse.Namespace, output: Output) -> int:
         output.data([vars(s) for s in running.status()])
     else:
         welcome(running, output)
+    if values:
+        shown = f"student {args.student}: " + ", ".join(f"{name} {value}" for name, value in values.items())
+        (output.progress if args.json else output.print)(shown)
     return 0
 
 
@@ -424,7 +437,7 @@ def cmd_test(args: argparse.Namespace, output: Output) -> int:
 def cmd_grade(args: argparse.Namespace, output: Output) -> int:
     from .grading.command import grade_command
 
-    return grade_command(args.assignment, args.submissions, args.out, args.jobs, output)
+    return grade_command(args.assignment, args.submissions, args.out, args.jobs, output, args.roster, args.secret, args.force)
 
 
 def cmd_experiment(args: argparse.Namespace, output: Output) -> int:

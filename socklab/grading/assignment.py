@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import inspect
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -21,11 +21,12 @@ from ..errors import BadInput, LabFileError
 from ..labfile import Reader, compose_yaml, find_lab, labs_dir, load_lab, read_text
 from ..model import Lab
 from .checks import CHECKS
+from .variants import NAMES, PLACEHOLDER, TYPES, Parameter, fits, names_in, parse_variants, substitute, values_for
 
 KINDS = ("server", "client")
 READY = ("tcp", "udp")
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")  # Gradescope's
-TOP_KEYS = {"description", "lab", "submission", "measure_from", "keep", "timeout", "checks"}
+TOP_KEYS = {"description", "lab", "submission", "measure_from", "keep", "timeout", "checks", "variants", "also_in"}
 SUBMISSION_KEYS = {"replaces", "kind", "port", "ready", "ready_timeout", "server"}
 CHECK_KEYS = {"name", "run", "points", "visibility", "timeout", "with", "feedback"}
 
@@ -39,6 +40,10 @@ class CheckSpec:
     timeout: float
     params: dict[str, Any]
     feedback: str
+
+    def with_values(self, values: dict[str, Any]) -> "CheckSpec":
+        """The check with its ``${...}`` filled in."""
+        return replace(self, params=substitute(self.params, values), feedback=substitute(self.feedback, values))
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,9 @@ class Assignment:
     keep: tuple[str, ...]  # the lab's other nodes brought up with it
     timeout: float  # wall-clock cap for one submission, build included
     checks: tuple[CheckSpec, ...]
+    variants: tuple[Parameter, ...] = ()  # per-student values (variants.py)
+    also_in: tuple[str, ...] = ()  # other labs where students practise it: `socklab up LAB --student` uses its values
+    templates: tuple[CheckSpec, ...] = ()  # the checks as written, ${...} and all: ``checks`` has the lecture's values
 
     @property
     def max_score(self) -> float:
@@ -129,6 +137,8 @@ def parse_assignment(text: str, path: Path) -> Assignment:
         if needed in lab.nodes and needed != node and needed not in keep:
             raise reader.fail(top["keep"][1], f"keep leaves out {needed!r}, which the checks need")
     timeout = reader.optional(top, "timeout", _positive(reader), "timeout", 120.0)
+    variants = parse_variants(reader, top["variants"][1], kind, bool(lab.links)) if "variants" in top else ()
+    also_in = tuple(_lab_name(reader, item) for item in reader.optional(top, "also_in", reader.sequence, "also_in", []))
     checks = tuple(_check(reader, item) for item in reader.sequence(top["checks"][1], "checks"))
     if not checks:
         raise reader.fail(top["checks"][1], "an assignment needs at least one check")
@@ -136,7 +146,7 @@ def parse_assignment(text: str, path: Path) -> Assignment:
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
         raise reader.fail(top["checks"][1], f"check names must be unique; repeated: {', '.join(duplicated)}")
-    return Assignment(
+    assignment = Assignment(
         name=path.stem,
         path=path,
         description=reader.optional(top, "description", reader.scalar, "description", ""),
@@ -151,7 +161,18 @@ def parse_assignment(text: str, path: Path) -> Assignment:
         keep=keep,
         timeout=timeout,
         checks=checks,
+        variants=variants,
+        also_in=also_in,
+        templates=checks,
     )
+    return replace(assignment, checks=tuple(c.with_values(values_for(variants, port, None, None)) for c in checks))
+
+
+def _lab_name(reader: Reader, node: yaml.Node) -> str:
+    name = reader.name(node, "also_in")
+    if not (labs_dir() / f"{name}.yaml").is_file():
+        raise reader.fail(node, f"also_in: no lab {name!r} in {labs_dir()}")
+    return name
 
 
 def _node_of(reader: Reader, node: yaml.Node, lab: Lab, what: str) -> str:
@@ -203,8 +224,16 @@ def _check(reader: Reader, node: yaml.Node) -> CheckSpec:
         visibility=reader.optional(fields, "visibility", _choice(reader, VISIBILITIES), f"{what} visibility", "visible"),
         timeout=reader.optional(fields, "timeout", _positive(reader), f"{what} timeout", 20.0),
         params=params,
-        feedback=reader.optional(fields, "feedback", reader.scalar, f"{what} feedback", "").strip(),
+        feedback=reader.optional(fields, "feedback", lambda node, _: _feedback(reader, node, what), f"{what} feedback", ""),
     )
+
+
+def _feedback(reader: Reader, node: yaml.Node, what: str) -> str:
+    text = reader.scalar(node, f"{what} feedback").strip()
+    unknown = names_in(text) - NAMES
+    if unknown:
+        raise reader.fail(node, f"{what} feedback names unknown variant values {sorted(unknown)} (known: {', '.join(sorted(NAMES))})")
+    return text
 
 
 def _params(reader: Reader, node: yaml.Node, run: str, what: str) -> dict[str, Any]:
@@ -219,6 +248,15 @@ def _params(reader: Reader, node: yaml.Node, run: str, what: str) -> dict[str, A
         except (yaml.YAMLError, ValueError, TypeError) as err:  # an impossible date, a bad !!tag...
             raise reader.fail(value_node, f"{what}: {key}: {str(err).splitlines()[0]}") from None
         default = accepted[key]
+        named = names_in(value)
+        if named - NAMES:
+            raise reader.fail(value_node, f"{what}: {key} names unknown variant values {sorted(named - NAMES)} (known: {', '.join(sorted(NAMES))})")
+        whole = PLACEHOLDER.fullmatch(value) if isinstance(value, str) else None
+        if whole:
+            if not fits(whole.group(1), default):
+                raise reader.fail(value_node, f"{what}: {key} cannot be {value} (a {TYPES[whole.group(1)].__name__})")
+            result[key] = value  # given per student (variants.for_student)
+            continue
         if isinstance(default, bool) and not isinstance(value, bool):
             raise reader.fail(value_node, f"{what}: {key} must be true or false")
         if isinstance(default, (int, float)) and not isinstance(default, bool) and (isinstance(value, bool) or not isinstance(value, (int, float))):

@@ -149,23 +149,29 @@ def _letters(size: int) -> str:
 
 
 @check("udp-answer")
-def udp_answer(lab: "RunningLab", ctx: Context, message: str = "hello world", size: int = 0, ignore_case: bool = False) -> Verdict:
+def udp_answer(lab: "RunningLab", ctx: Context, message: str = "hello world", size: int = 0, ignore_case: bool = False, prefix: str = "") -> Verdict:
     """One datagram (``size`` letters when given) comes back upper-cased
     (or, with ``ignore_case``, at least comes back whole: a check of size or
-    of survival should not fail again for a missing upper())."""
+    of survival should not fail again for a missing upper()), after the
+    word ``prefix`` and a space when a student's variant has one."""
     sent = _letters(size) if size else message
     result = probes.udp(lab, ctx.prober, ctx.host, ctx.target.port, sent)
     if "error" in result:
         return False, f"sent {_show(sent)} to UDP port {ctx.target.port}: {_failure(result)}"
     got = result["answer"] if result["answered"] else None
-    return _compare(sent, sent.upper(), got, f"to UDP port {ctx.target.port}", ignore_case=ignore_case)
+    return _compare(sent, _lead(prefix) + sent.upper(), got, f"to UDP port {ctx.target.port}", ignore_case=ignore_case)
+
+
+def _lead(prefix: str) -> str:
+    """What a variant's word puts in front of an answer (upper-case already)."""
+    return f"{prefix} " if prefix else ""
 
 
 @check("udp-survives")
-def udp_survives(lab: "RunningLab", ctx: Context, bad: str = "fffe", message: str = "still there?") -> Verdict:
+def udp_survives(lab: "RunningLab", ctx: Context, bad: str = "fffe", message: str = "still there?", prefix: str = "") -> Verdict:
     """After a datagram that is not UTF-8 (``bad``, in hex), it still answers."""
     probes.udp(lab, ctx.prober, ctx.host, ctx.target.port, bytes.fromhex(bad), timeout=1.0)
-    passed, output = udp_answer(lab, ctx, message, ignore_case=True)
+    passed, output = udp_answer(lab, ctx, message, ignore_case=True, prefix=prefix)
     first = f"first sent a datagram that is not UTF-8 (bytes {bad}), then "
     return passed, first + output + ("" if passed else ": did the first one stop the server?")
 
@@ -369,10 +375,12 @@ def _silent_run(lab: "RunningLab", ctx: Context, input: str, link: Optional[str]
 
 
 @check("client-prints")
-def client_prints(lab: "RunningLab", ctx: Context, input: str = "hello world", expect: Sequence[str] = ("HELLO WORLD",), every: bool = True, anywhere: bool = False, link: Optional[str] = None) -> Verdict:
+def client_prints(lab: "RunningLab", ctx: Context, input: str = "hello world", expect: Sequence[str] = ("HELLO WORLD",), every: bool = True, anywhere: bool = False, link: Optional[str] = None, prefix: str = "") -> Verdict:
     """The client prints the expected answers (``every`` one of them, or at
-    least one): on a line that ends with the answer, or ``anywhere``."""
+    least one): on a line that ends with the answer, or ``anywhere``; each
+    after the word ``prefix`` its variant's server puts in front."""
     run = _clean_run(lab, ctx, input, link)
+    expect = [_lead(prefix) + e for e in expect]
     found = [e for e in expect if (e in run.stdout if anywhere else any(line.endswith(e) for line in run.lines))]
     if len(found) < (len(expect) if every else 1):
         missing = [e for e in expect if e not in found]

@@ -6,6 +6,12 @@ does not exist) is found before anything starts and raised as BadInput
 soon as it is done, with a progress bar; at the end come the gradebook, a
 JUnit file and a summary table. The exit status is 0 when every submission
 was graded, whatever the scores, and 1 when the grader itself failed on one.
+
+For a class (``--roster``, ``--secret``, ``--force``): each submission is
+graded against its own student's variant (variants.py), a submission whose
+files, assignment and socklab are unchanged since the last run into the
+same folder is taken from it (cache.py), and besides grades.csv come the
+roster's gradebooks (gradebook.py) and the class report (classreport.py).
 """
 
 from __future__ import annotations
@@ -23,13 +29,25 @@ from ..images import ensure_images
 from ..lab import remove_stale
 from .assignment import load_assignment
 from .build import remove
+from .course import Course
 from .report import points, write_gradebook, write_junit, write_submission
 from .results import SubmissionResult
+from .roster import load_roster
 from .runner import Batch
 from .submissions import find_submissions
+from .variants import SECRET_ENV, course_secret
 
 
-def grade_command(assignment: str, submissions: Sequence[Path], out: Path, jobs: int = 1, output: Optional[Output] = None) -> int:
+def grade_command(
+    assignment: str,
+    submissions: Sequence[Path],
+    out: Path,
+    jobs: int = 1,
+    output: Optional[Output] = None,
+    roster: Optional[Path] = None,
+    secret: Optional[Path] = None,
+    force: bool = False,
+) -> int:
     """Grade submissions into ``out``; the CLI's ``socklab grade``."""
     output = output or Output()
     spec = load_assignment(assignment)
@@ -38,26 +56,35 @@ def grade_command(assignment: str, submissions: Sequence[Path], out: Path, jobs:
         raise BadInput(f"--jobs must be 1 or more, not {jobs}")
     if out.exists() and not out.is_dir():
         raise BadInput(f"--out {out}: exists and is not a directory")
+    course = Course.prepare(spec, found, out, load_roster(roster) if roster else None, course_secret(secret), force)
+    if spec.variants and course.secret is None:
+        output.progress(f"no course secret ({SECRET_ENV} or --secret FILE): every student gets the lecture's values of {spec.name}")
+    found = course.to_grade
     backend = DockerBackend()
     remove_stale(backend)
     remove_stale_images(backend)
     ensure_images(backend.client, output.progress)
     out.mkdir(parents=True, exist_ok=True)
+    if course.reused:
+        output.progress(f"{len(course.reused)} submission(s) unchanged since the last run into {out}: their results are reused (--force grades them again)")
     output.progress(f"grading {len(found)} submission(s) of {spec.name} ({points(spec.max_score)} points), {jobs} at a time")
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=output.err, disable=output.quiet) as progress:
         task = progress.add_task(f"grading {spec.name}", total=len(found))
 
         def done(result: SubmissionResult) -> None:
+            course.record(result)
             write_submission(out, result)
             progress.advance(task)
             progress.update(task, description=f"graded {result.name}")
 
-        results = Batch(spec, jobs).grade(found, done)
+        graded = Batch(spec, jobs, course.assignment_of).grade(found, done)
+    results = sorted(graded + course.reused, key=lambda r: r.name)
     write_gradebook(out, results)
     write_junit(out, results)
+    course.write(results, output)
     output.table(
-        f"{spec.name}: {len(results)} submission(s), reports in {out}",
+        f"{spec.name}: {len(results)} submission(s)" + (f", {len(course.reused)} unchanged and reused" if course.reused else "") + f", reports in {out}",
         ["submission", "score", "max", "checks passed", "status", "time"],
         [(r.name, points(r.score), points(r.max_score), f"{sum(t.passed for t in r.tests)}/{len(r.tests)}", r.status, f"{r.execution_time:.1f} s") for r in results],
     )

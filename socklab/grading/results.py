@@ -52,6 +52,7 @@ class SubmissionResult:
     tests: list[TestResult] = field(default_factory=list)
     output: str = ""  # for the student, above the tests: why nothing ran, their program's last lines
     execution_time: float = 0.0
+    extra: dict = field(default_factory=dict)  # Gradescope's extra_data: what was graded, with what (cache.py)
 
     @classmethod
     def unrun(cls, name: str, assignment: Assignment, status: str, reason: str, output: str) -> "SubmissionResult":
@@ -77,4 +78,5 @@ class SubmissionResult:
             "execution_time": round(self.execution_time, 2),
             "output": self.output,
             "tests": [t.to_gradescope() for t in self.tests],
+            **({"extra_data": self.extra} if self.extra else {}),
         }

@@ -137,8 +137,9 @@ class Batch:
     interrupted batch (Ctrl-C) removes it all.
     """
 
-    def __init__(self, assignment: Assignment, jobs: int = 1) -> None:
+    def __init__(self, assignment: Assignment, jobs: int = 1, variant: Optional[Callable[[Submission], Assignment]] = None) -> None:
         self.assignment = assignment
+        self.variant = variant  # each submission's own version of the assignment (variants.py)
         self.jobs = jobs
         self.backend = DockerBackend()
         self._lock = threading.Lock()
@@ -177,18 +178,19 @@ class Batch:
     def grade_one(self, submission: Submission) -> SubmissionResult:
         """Grade one submission; never raises, whatever the submission does."""
         started = time.monotonic()
-        instance = instance_name(self.assignment, submission)
+        assignment = self.variant(submission) if self.variant else self.assignment
+        instance = instance_name(assignment, submission)
         made: list[str] = []
         with self._lock:
             self._in_flight[instance] = made
         backend = DockerBackend()  # its own connections: the jobs run side by side
-        watchdog = Watchdog(self.assignment.timeout, lambda: backend.remove({L.LAB: instance}))
+        watchdog = Watchdog(assignment.timeout, lambda: backend.remove({L.LAB: instance}))
         try:
-            result = self._grade(backend, submission, instance, made, watchdog.expired.is_set)
+            result = self._grade(backend, assignment, submission, instance, made, watchdog.expired.is_set)
         except Exception as err:
             status = TIMED_OUT if watchdog.expired.is_set() else GRADER_ERROR
-            reason = f"the submission ran past its {self.assignment.timeout:g} s" if status == TIMED_OUT else f"the grader failed: {type(err).__name__}: {err}"
-            result = SubmissionResult.unrun(submission.name, self.assignment, status, reason, reason)
+            reason = f"the submission ran past its {assignment.timeout:g} s" if status == TIMED_OUT else f"the grader failed: {type(err).__name__}: {err}"
+            result = SubmissionResult.unrun(submission.name, assignment, status, reason, reason)
         finally:
             watchdog.cancel()
             try:
@@ -199,11 +201,11 @@ class Batch:
         result.execution_time = time.monotonic() - started
         if watchdog.expired.is_set() and result.status == GRADED:
             result.status = TIMED_OUT
-            result.output = f"The submission ran past its {self.assignment.timeout:g} s: the checks left were not run."
+            result.output = f"The submission ran past its {assignment.timeout:g} s: the checks left were not run."
         return result
 
-    def _grade(self, backend: DockerBackend, submission: Submission, instance: str, made: list[str], expired: Callable[[], bool]) -> SubmissionResult:
-        assignment, node = self.assignment, self.assignment.node
+    def _grade(self, backend: DockerBackend, assignment: Assignment, submission: Submission, instance: str, made: list[str], expired: Callable[[], bool]) -> SubmissionResult:
+        node = assignment.node
         labels = {L.PROJECT: "1", L.IMAGE_ROLE: "submission", L.LAB: instance, L.OWNER: L.owner(), L.PID: str(os.getpid())}
         try:
             runnable = build(backend.client, submission, f"socklab/submission:{instance}", labels, made, timeout=min(assignment.timeout, BUILD_TIMEOUT))

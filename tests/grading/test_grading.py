@@ -55,10 +55,10 @@ EXPECTED: dict[str, dict[str, object]] = {
     },
     "udp-client": {
         "correct": set(),
-        "no-backoff": {"backs off 0.1, 0.2, 0.4, 0.8 s"},
+        "no-backoff": {"backs off, doubling its timeout"},
         "prints-bytes": {"prints the answer"},
-        "never-gives-up": {"gives up past 2 s"},
-        "slide-timeout": {"backs off 0.1, 0.2, 0.4, 0.8 s", "gives up past 2 s"},
+        "never-gives-up": {"gives up past its limit"},
+        "slide-timeout": {"backs off, doubling its timeout", "gives up past its limit"},
     },
     "tcp-sequential": {
         "correct": set(),

@@ -36,7 +36,7 @@ from socklab.console import Output
 from socklab.docker_backend import DockerBackend
 from socklab.grading import grade_command
 from socklab.grading.assignment import load_assignment
-from socklab.grading.variants import for_student
+from socklab.grading.students import for_student
 from socklab.images import ensure_images
 
 SUBMISSIONS = Path(__file__).resolve().parent.parent / "tests" / "grading" / "submissions"

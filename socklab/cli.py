@@ -197,7 +197,8 @@ def cmd_up(args: argparse.Namespace, output: Output) -> int:
     lab = load_lab(args.lab)
     values: dict = {}
     if args.student is not None or args.secret is not None:
-        from .grading.variants import course_secret, student_lab
+        from .grading.students import student_lab
+        from .grading.variants import course_secret
 
         lab, values = student_lab(lab, args.student, course_secret(args.secret))
     backend = DockerBackend()

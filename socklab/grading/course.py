@@ -20,8 +20,9 @@ from .classreport import write_class_report
 from .gradebook import write_gradebooks
 from .results import SubmissionResult
 from .roster import Roster
+from .students import for_student
 from .submissions import Submission
-from .variants import for_student, shown
+from .variants import shown
 
 
 @dataclass

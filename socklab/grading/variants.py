@@ -34,16 +34,13 @@ import os
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import Any, Optional
 
 import yaml
 
 from ..errors import BadInput
 from ..labfile import Reader
 from ..model import Lab, Ready
-
-if TYPE_CHECKING:
-    from .assignment import Assignment
 
 SECRET_ENV = "SOCKLAB_COURSE_SECRET"
 PLACEHOLDER = re.compile(r"\$\{(\w+)\}")
@@ -158,10 +155,10 @@ def values_for(parameters: tuple[Parameter, ...], port: int, secret: Optional[by
     values: Values = {"port": port, "seed": None, **DEFAULTS}
     if secret is not None and student is not None:
         values.update({p.name: p.pick(secret, student) for p in parameters})
-    return _derived(values)
+    return derived(values)
 
 
-def _derived(values: Values) -> Values:
+def derived(values: Values) -> Values:
     """The values with what follows from them: the client's schedule."""
     times, gives_up_at = backoff(values["initial_timeout"], values["give_up"])
     values.update(backoff=times, gives_up_at=gives_up_at, give_up_within=round(gives_up_at + GIVE_UP_MARGIN, 2))
@@ -213,27 +210,6 @@ def names_in(value: Any) -> set[str]:
     return set()
 
 
-def for_student(
-    assignment: "Assignment", secret: Optional[bytes], student: Optional[str]
-) -> tuple["Assignment", Values]:
-    """The assignment as this student has it: their port, their reference
-    services, their checks' parameters and feedback."""
-    values = values_for(assignment.variants, assignment.port, secret, student)
-    if not assignment.variants:
-        return assignment, values
-    checks = tuple(c.with_values(values) for c in assignment.templates)
-    lab = apply_to_lab(assignment.lab, values, server_services(assignment))
-    return replace(assignment, port=values["port"], lab=lab, checks=checks), values
-
-
-def server_services(assignment: "Assignment") -> set[str]:
-    """The reference service the assignment's server runs (the one a server
-    submission replaces, or the one a client submission asks)."""
-    node = assignment.node if assignment.kind == "server" else assignment.server
-    service = assignment.lab.nodes[node].service if node in assignment.lab.nodes else None
-    return {service} if service else set()
-
-
 def apply_to_lab(lab: Lab, values: Values, server_services: set[str]) -> Lab:
     """The lab with its reference services set to these values: the servers
     (nodes running one of ``server_services``) listen on the port and put the
@@ -272,44 +248,6 @@ def _ready_on(ready: Ready, port: int, old: Optional[str]) -> Ready:
     if ready.strategy in ("tcp", "udp") and ready.port is not None:
         return replace(ready, port=port)
     return ready
-
-
-def student_lab(lab: Lab, student: Optional[str], secret: Optional[bytes]) -> tuple[Lab, dict[str, Any]]:
-    """``socklab up LAB --student ID``: the lab with its reference services
-    set to the student's values for every assignment on it (or practised on
-    it: ``also_in``), and those values."""
-    from .assignment import assignments_dir, load_assignment
-
-    if not student:
-        raise BadInput("--secret goes with --student ID: whose version of the lab?")
-    if secret is None:
-        raise BadInput(f"--student needs the course secret: set {SECRET_ENV} or give --secret FILE")
-    chosen: dict[str, Any] = {}
-    origin: dict[str, str] = {}
-    services: set[str] = set()
-    port = None
-    for path in sorted(assignments_dir().glob("*.yaml")):
-        assignment = load_assignment(path)
-        if not assignment.variants or lab.name not in (assignment.lab.name, *assignment.also_in):
-            continue
-        port = port or assignment.port
-        services |= server_services(assignment)
-        for name, value in shown(
-            assignment.variants, values_for(assignment.variants, assignment.port, secret, student)
-        ).items():
-            if name in chosen and chosen[name] != value:
-                raise BadInput(
-                    f"assignments {origin[name]} and {assignment.name} give {name} different values"
-                    f" ({chosen[name]} and {value}): declare the same {name} in both"
-                )
-            chosen[name], origin[name] = value, assignment.name
-    if port is None:
-        raise BadInput(f"no assignment on lab {lab.name!r} declares variants: (in {assignments_dir()})")
-    values = _derived({**values_for((), port, None, None), **chosen})
-    if not lab.links:
-        chosen.pop("seed", None)
-        values["seed"] = None
-    return apply_to_lab(lab, values, services), chosen
 
 
 def course_secret(path: Optional[Path]) -> Optional[bytes]:

@@ -25,7 +25,8 @@ from socklab.grading.gradebook import (
 from socklab.grading.results import SubmissionResult
 from socklab.grading.results import TestResult as CheckResult
 from socklab.grading.roster import load_roster
-from socklab.grading.variants import backoff, course_secret, for_student, student_lab
+from socklab.grading.students import for_student, student_lab
+from socklab.grading.variants import backoff, course_secret
 from socklab.labfile import load_lab
 
 SECRET = b"a course secret nobody guesses"

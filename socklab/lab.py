@@ -224,7 +224,8 @@ class RunningLab:
         found = backend.containers({L.LAB: instance})
         if not found:
             raise LabNotRunning(f"lab instance {instance!r} is not up (socklab status lists what is)")
-        lab = load_lab(found[0].labels[L.LAB_FILE])
+        # A capture helper carries the lab's label but not its file.
+        lab = load_lab(next(c.labels[L.LAB_FILE] for c in found if L.LAB_FILE in c.labels))
         nodes = {c.labels[L.NODE]: c for c in found if c.labels.get(L.ROLE) == "node"}
         helpers = [c for c in found if c.labels.get(L.ROLE) != "node"]
         return cls(backend, instance, lab, nodes, helpers)

@@ -11,6 +11,7 @@ expected and what came back.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import secrets
 import struct
@@ -20,7 +21,8 @@ from typing import TYPE_CHECKING, Callable, Optional, Sequence
 
 from .. import probes
 from ..impairment import impairment_changes
-from ..pcap import Packet
+from ..pcap import Packet, read_pcap
+from .build import WORKDIR
 
 if TYPE_CHECKING:
     from ..lab import RunningLab
@@ -540,3 +542,27 @@ def client_by_name(lab: "RunningLab", ctx: Context, name: str = "", input: str =
     if any(line.endswith(expect) for line in run.lines) and run.exit_code == 0:
         return True, f"{given}: it printed {expect!r}"
     return False, f"{given}, expected {expect!r} at the end of a line and status 0; {run.describe()}"
+
+
+# --- A capture the student made ---------------------------------------------------
+
+# Prints a file of the submission, base64, so that a binary file survives exec.
+READ_FILE = "import base64, sys; sys.stdout.write(base64.b64encode(open(sys.argv[1], 'rb').read()).decode())"
+
+
+@check("pcap-backoff")
+def pcap_backoff(lab: "RunningLab", ctx: Context, file: str = "backoff.pcap", schedule: Sequence[float] = tuple(probes.LECTURE_BACKOFF), tolerance: float = 0.03) -> Verdict:
+    """The capture the student submitted (``file``, beside main.py) shows
+    their client's datagrams leaving on the lecture's doubling schedule."""
+    result = lab.exec(ctx.target.node, ["python3", "-c", READ_FILE, f"{WORKDIR}/{file}"], timeout=20)
+    if result.exit_code != 0:
+        return False, f"found no {file} beside your main.py: {_cut(result.stderr.strip().splitlines()[-1] if result.stderr.strip() else 'it could not be read', 200)}"
+    try:
+        packets = read_pcap(base64.b64decode(result.stdout))
+    except ValueError as error:
+        return False, f"{file} is not a capture Wireshark writes (pcap, not pcapng): {error}"
+    times = probes.send_times(packets, ctx.target.port)
+    if not times:
+        return False, f"{file} holds {len(packets)} packets, none of them a UDP datagram to port {ctx.target.port}: capture with --filter 'udp port {ctx.target.port}' while your client runs"
+    passed, output = probes.backoff_verdict(times[:len(schedule)], list(schedule), tolerance)
+    return passed, f"in {file}, the datagrams to UDP port {ctx.target.port}: " + output

@@ -112,6 +112,11 @@ EXPECTED: dict[str, dict[str, object]] = {
         "ipv4-only": {"an IPv6-only server by name"},
         "first-address-only": {"an IPv4-only server by name"},
     },
+    "wireshark": {
+        "correct": set(),
+        "no-backoff": {"your capture shows the backoff", "your program backs off"},
+        "no-capture": {"your capture shows the backoff"},
+    },
     "xmlrpc": {
         "correct": set(),
         "slide-quadratic": {"quadratic"},

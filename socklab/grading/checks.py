@@ -11,6 +11,7 @@ expected and what came back.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import secrets
 import struct
@@ -20,7 +21,8 @@ from typing import TYPE_CHECKING, Callable, Optional, Sequence
 
 from .. import probes
 from ..impairment import impairment_changes
-from ..pcap import Packet
+from ..pcap import Packet, read_pcap
+from .build import WORKDIR
 
 if TYPE_CHECKING:
     from ..lab import RunningLab
@@ -433,7 +435,8 @@ def client_long_line(lab: "RunningLab", ctx: Context, size: int = 10000) -> Verd
     if sent.upper() in run.stdout:
         return True, f"gave it a line of {size} letters, it printed them all back upper-cased"
     got = f"its longest line has {len(longest)} characters" + (", upper-cased letters" if longest.isupper() else "")
-    return False, f"gave it a line of {size} letters on its standard input, expected the {size} letters back upper-cased on one line; {got}: {run.describe()}"
+    expected = f"expected the {size} letters back upper-cased on one line"
+    return False, f"gave it a line of {size} letters on its standard input, {expected}; {got}: {run.describe()}"
 
 
 def _received_logs(lab: "RunningLab", node: str, since: int) -> list[str]:
@@ -481,7 +484,9 @@ def block_byte_order(lab: "RunningLab", ctx: Context, message: str = "hello") ->
     little = struct.pack("<I", len(payload)) + payload + struct.pack("<I", 0)
     result = probes.raw(lab, ctx.prober, ctx.host, ctx.target.port, little, timeout=2.0)
     if "error" not in result and _little_endian_blocks(bytes.fromhex(result["reply_hex"]))[:1] == [payload.upper()]:
-        return False, f"sent the block {message!r} with a little-endian header ({little[:4].hex(' ')}) and the server answered it: it reads and writes lengths little-endian, as struct '<I' or the native 'I' do on a PC"
+        sent = f"sent the block {message!r} with a little-endian header ({little[:4].hex(' ')})"
+        why = "it reads and writes lengths little-endian, as struct '<I' or the native 'I' do on a PC"
+        return False, f"{sent} and the server answered it: {why}"
     result = probes.raw(lab, ctx.prober, ctx.host, ctx.target.port, _frame(payload) + _frame(b""), timeout=2.0)
     sent = f"sent the block {message!r} with the network-order header {_frame(payload)[:4].hex(' ')} ('!I')"
     if "error" in result:
@@ -489,7 +494,8 @@ def block_byte_order(lab: "RunningLab", ctx: Context, message: str = "hello") ->
     reply = bytes.fromhex(result["reply_hex"])
     if _blocks(reply)[:1] == [payload.upper()]:
         return True, f"{sent}, got its header {reply[:4].hex(' ')} and {message.upper()!r} back"
-    return False, f"{sent}, expected the header 00 00 00 {len(payload):02x} and {message.upper()!r} back, got {reply[:40].hex(' ') or 'nothing'}"
+    expected = f"expected the header 00 00 00 {len(payload):02x} and {message.upper()!r} back"
+    return False, f"{sent}, {expected}, got {reply[:40].hex(' ') or 'nothing'}"
 
 
 # --- Reachable from the network ------------------------------------------------
@@ -521,7 +527,9 @@ def tcp_reachable(lab: "RunningLab", ctx: Context) -> Verdict:
     listening = lab.exec(ctx.target.node, ["python3", "-c", LISTENERS, str(ctx.target.port)], timeout=10).stdout.split()
     loopback = sorted({LOOPBACK[a] for a in listening if a in LOOPBACK})
     if listening and len(loopback) == len(listening):
-        return False, f"connecting to TCP port {ctx.target.port} from another node was refused: your server listens on {' and '.join(loopback)} only, an address that only programs in its own container can reach"
+        where = (f"your server listens on {' and '.join(loopback)} only, "
+                 "an address that only programs in its own container can reach")
+        return False, f"connecting to TCP port {ctx.target.port} from another node was refused: {where}"
     return False, f"connecting to TCP port {ctx.target.port} from another node: {_failure(result)}"
 
 
@@ -529,7 +537,9 @@ def tcp_reachable(lab: "RunningLab", ctx: Context) -> Verdict:
 
 
 @check("client-by-name")
-def client_by_name(lab: "RunningLab", ctx: Context, name: str = "", input: str = "hello", expect: str = "HELLO", gives_up: bool = False) -> Verdict:
+def client_by_name(
+    lab: "RunningLab", ctx: Context, name: str = "", input: str = "hello", expect: str = "HELLO", gives_up: bool = False
+) -> Verdict:
     """The client given a server's name (``SERVER_HOST=name``, not an
     address) prints ``expect``; with ``gives_up``, a name that does not
     resolve makes it say 'server seems down' and exit non-zero."""
@@ -539,13 +549,44 @@ def client_by_name(lab: "RunningLab", ctx: Context, name: str = "", input: str =
         # reach: one short try, so that the lookup fails in a second, not in 10.
         environment["RES_OPTIONS"] = "timeout:1 attempts:1"
     started = time.monotonic()
-    result = lab.exec(ctx.target.node, list(ctx.target.command), input=input + "\n", timeout=CLIENT_RUN, environment=environment)
+    command = list(ctx.target.command)
+    result = lab.exec(ctx.target.node, command, input=input + "\n", timeout=CLIENT_RUN, environment=environment)
     run = ClientRun(result.exit_code, result.stdout, result.stderr, time.monotonic() - started)
     given = f"gave it SERVER_HOST={name!r} and {input!r} on its standard input"
     if gives_up:
         if "server seems down" in run.stdout + run.stderr and run.exit_code != 0:
             return True, f"{given}: it said 'server seems down' and exited with status {run.exit_code}"
-        return False, f"{given}, a name that does not exist: expected 'server seems down' and a non-zero status; {run.describe()}"
+        expected = "expected 'server seems down' and a non-zero status"
+        return False, f"{given}, a name that does not exist: {expected}; {run.describe()}"
     if any(line.endswith(expect) for line in run.lines) and run.exit_code == 0:
         return True, f"{given}: it printed {expect!r}"
     return False, f"{given}, expected {expect!r} at the end of a line and status 0; {run.describe()}"
+
+
+# --- A capture the student made ---------------------------------------------------
+
+# Prints a file of the submission, base64, so that a binary file survives exec.
+READ_FILE = "import base64, sys; sys.stdout.write(base64.b64encode(open(sys.argv[1], 'rb').read()).decode())"
+
+
+@check("pcap-backoff")
+def pcap_backoff(
+    lab: "RunningLab", ctx: Context, file: str = "backoff.pcap",
+    schedule: Sequence[float] = tuple(probes.LECTURE_BACKOFF), tolerance: float = 0.03,
+) -> Verdict:
+    """The capture the student submitted (``file``, beside main.py) shows
+    their client's datagrams leaving on the lecture's doubling schedule."""
+    result = lab.exec(ctx.target.node, ["python3", "-c", READ_FILE, f"{WORKDIR}/{file}"], timeout=20)
+    if result.exit_code != 0:
+        error = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "it could not be read"
+        return False, f"found no {file} beside your main.py: {_cut(error, 200)}"
+    try:
+        packets = read_pcap(base64.b64decode(result.stdout))
+    except ValueError as error:
+        return False, f"{file} is not a capture Wireshark writes (pcap, not pcapng): {error}"
+    times = probes.send_times(packets, ctx.target.port)
+    if not times:
+        how = f"capture with --filter 'udp port {ctx.target.port}' while your client runs"
+        return False, f"{file} holds {len(packets)} packets, none a UDP datagram to port {ctx.target.port}: {how}"
+    passed, output = probes.backoff_verdict(times[:len(schedule)], list(schedule), tolerance)
+    return passed, f"in {file}, the datagrams to UDP port {ctx.target.port}: " + output

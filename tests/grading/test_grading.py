@@ -112,6 +112,11 @@ EXPECTED: dict[str, dict[str, object]] = {
         "ipv4-only": {"an IPv6-only server by name"},
         "first-address-only": {"an IPv4-only server by name"},
     },
+    "wireshark": {
+        "correct": set(),
+        "no-backoff": {"your capture shows the backoff", "your program backs off"},
+        "no-capture": {"your capture shows the backoff"},
+    },
     "xmlrpc": {
         "correct": set(),
         "slide-quadratic": {"quadratic"},
@@ -263,12 +268,15 @@ def lecture(socklab_pool):
 SERVERS = [a for a in EXPECTED if load_assignment(a).kind == "server"]
 # Each client assignment and the reference program that answers it.
 REFERENCE_CLIENTS = {"udp-client": "udp-client", "broadcast": "broadcast-client", "tcp-client": "tcp-client", "send-all": "tcp-client", "names": "tcp-client"}
+# Client assignments with no reference program: wireshark grades a capture
+# the student made (a reference has none); its other checks are udp-client's.
+NO_REFERENCE = {"wireshark"}
 
 
 def test_every_assignment_has_test_submissions_and_a_reference() -> None:
     """A new assignment is graded here, and its reference below, or this fails."""
     assert set(EXPECTED) == {p.stem for p in assignments_dir().glob("*.yaml")}
-    assert set(REFERENCE_CLIENTS) == {a for a in EXPECTED if a not in SERVERS}
+    assert set(REFERENCE_CLIENTS) | NO_REFERENCE == {a for a in EXPECTED if a not in SERVERS}
 
 
 @pytest.mark.parametrize("assignment", SERVERS)

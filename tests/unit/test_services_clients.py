@@ -201,6 +201,26 @@ def test_broadcast_client_prints_each_answer_and_the_count(server_port):
     assert time.monotonic() - start < 2.0
 
 
+def test_broadcast_client_says_server_seems_down_when_nobody_answers(silent_udp):
+    port = silent_udp().getsockname()[1]
+    result = client("broadcast_client", "--broadcast", "127.0.0.1", "--port", str(port),
+                    "--timeout", "0.3", "--message", "anyone?")
+    assert (result.returncode, result.stdout) == (1, b"server seems down\n")
+
+
+# --- send vs sendall, against the slow reader --------------------------------------
+
+def test_slow_reader_makes_send_return_short_and_answers_a_whole_line(server_port):
+    port = server_port("slow_reader")
+    line = b"a" * 5_000_000 + b"\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as short:
+        assert short.send(line) < len(line)
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as whole:
+        whole.sendall(line)
+        answer = whole.makefile("rb").readline()
+    assert answer.startswith(b"received 5000000 bytes sha256 "), answer
+
+
 def test_names_on_localhost():
     result = client("names", "localhost", "80")
     output = result.stdout.decode()

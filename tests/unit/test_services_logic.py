@@ -80,6 +80,19 @@ def test_server_socket_udp_port_zero_gets_a_real_port():
         assert serverSocket.getsockname()[1] != 0
 
 
+@pytest.mark.parametrize("family, reachable, refused", [("4", "127.0.0.1", "::1"), ("6", "::1", "127.0.0.1")])
+def test_server_socket_of_one_family_only(monkeypatch, family: str, reachable: str, refused: str):
+    if not has_ipv6():
+        pytest.skip("this host has no IPv6 loopback")
+    monkeypatch.setattr(common, "FAMILY", family)
+    with server_socket(socket.SOCK_STREAM, 0) as serverSocket:
+        port = serverSocket.getsockname()[1]
+        with socket.create_connection((reachable, port), timeout=2):
+            pass
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection((refused, port), timeout=2)
+
+
 def test_server_socket_falls_back_to_ipv4_without_ipv6(monkeypatch):
     real_socket = common.socket
 

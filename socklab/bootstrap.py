@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import urllib.parse
 import urllib.request
 import venv
 from pathlib import Path
@@ -44,7 +45,9 @@ def _pip_from_index(python: Path) -> None:
     wheel = next(f for f in release["urls"] if f["filename"].endswith("py3-none-any.whl"))
     with tempfile.TemporaryDirectory(prefix="socklab-pip-") as tmp:
         path = Path(tmp) / wheel["filename"]
-        with urllib.request.urlopen(wheel["url"], timeout=120) as answer, open(path, "wb") as out:
+        # A package index may answer with URLs relative to the JSON's own (this workplace's does).
+        url = urllib.parse.urljoin(INDEX, wheel["url"])
+        with urllib.request.urlopen(url, timeout=120) as answer, open(path, "wb") as out:
             shutil.copyfileobj(answer, out)
         subprocess.run([str(python), f"{path}/pip", "install", "-q", "--no-index", str(path)], check=True)
 

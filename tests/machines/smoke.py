@@ -75,6 +75,9 @@ def main() -> int:
     futures = [pool.submit(_try, m, options) for m in machines]
     try:
         runs: list[MachineRun] = [f.result() for f in futures]
+    except KeyboardInterrupt:
+        say("machines: interrupted: every guest killed")
+        return 130
     finally:
         kill_all()  # on Ctrl-C or a failure, before waiting for the other guests: they stop now
         pool.shutdown(wait=True, cancel_futures=True)

@@ -368,23 +368,31 @@ def _link(reader: Reader, name: str, key_node: yaml.Node, value: yaml.Node, netw
     both = _impairment(reader, fields, Impairment(), what)
     forward = _impairment(reader, reader.mapping(fields["forward"][1], f"{what} forward", set(IMPAIRMENT_KEYS)), both, f"{what} forward") if "forward" in fields else both
     reverse = _impairment(reader, reader.mapping(fields["reverse"][1], f"{what} reverse", set(IMPAIRMENT_KEYS)), both, f"{what} reverse") if "reverse" in fields else both
-    seed = reader.integer(fields["seed"][1], f"{what} seed") if "seed" in fields else 0
-    return Link(name, a, b, b in networks, forward, reverse, backend, seed)
+    seed = reader.integer(fields["seed"][1], f"{what} seed") if "seed" in fields else None
+    if seed is not None and not 0 <= seed < 2**64:
+        raise reader.fail(fields["seed"][1], f"{what} seed must be a whole number in 0..2**64-1, not {seed}")
+    if seed is not None and backend == "netem":
+        raise reader.fail(fields["backend"][1], f"{what}: backend netem cannot replay a seed (netem's own seed covers loss and corruption only, "
+                          "from one stream all flows share): use backend auto or userspace, or drop the seed")
+    return Link(name, a, b, b in networks, forward, reverse, backend, seed, key_node.start_mark.line + 1)
 
 
 def _impairment(reader: Reader, fields: dict[str, tuple[yaml.Node, yaml.Node]], base: Impairment, what: str) -> Impairment:
-    result = base
+    """``base`` with the mapping's impairment keys applied together, each value checked at its own line."""
+    changes: dict[str, object] = {}
     for key in IMPAIRMENT_KEYS:
         if key not in fields:
             continue
         value_node = fields[key][1]
         try:
-            result = result.updated(**impairment_changes({key: reader.plain(value_node, f"{what} {key}")}))
-        except KeyError as err:
-            raise reader.fail(value_node, f"{what} {key}: unknown key {err.args[0]!r}") from None
+            changes.update(impairment_changes({key: reader.plain(value_node, f"{what} {key}")}))
         except ValueError as err:
             raise reader.fail(value_node, f"{what} {key}: {err}") from None
-    return result
+    try:
+        return base.updated(changes)
+    except ValueError as err:
+        first = next(fields[key][0] for key in IMPAIRMENT_KEYS if key in fields)
+        raise reader.fail(first, f"{what}: {err}") from None
 
 
 def _is_null(node: yaml.Node) -> bool:

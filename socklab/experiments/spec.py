@@ -21,7 +21,7 @@ from typing import Callable, Optional
 import yaml
 
 from ..errors import BadInput, LabFileError
-from ..impairment import IMPAIRMENT_KEYS, impairment_changes, parse_ms, parse_percent, parse_rate
+from ..impairment import IMPAIRMENT_KEYS, impairment_changes, parse_ms, parse_percent, rate_text
 from ..labfile import Reader, compose_yaml, find_lab, labs_dir, load_lab
 from ..model import Lab
 from .kinds import KINDS, Kind
@@ -34,7 +34,7 @@ EPHEMERAL_PORTS = 32768  # where Linux starts picking ports: fixed source ports 
 UNITS = {"loss": "%", "duplicate": "%", "reorder": "%", "corrupt": "%", "delay": "ms", "jitter": "ms"}
 _PARSERS: dict[str, Callable[[str], object]] = {
     "loss": parse_percent, "duplicate": parse_percent, "reorder": parse_percent, "corrupt": parse_percent,
-    "delay": parse_ms, "jitter": parse_ms, "rate": parse_rate,
+    "delay": parse_ms, "jitter": parse_ms, "rate": rate_text,
 }
 
 Point = dict[str, str]
@@ -268,7 +268,7 @@ def _range(reader: Reader, node: yaml.Node, name: str) -> tuple[str, ...]:
         if key not in fields:
             raise reader.fail(node, f"sweep {name!r} needs from, to and step")
     parse = _PARSERS.get(name, float)
-    if parse is parse_rate:
+    if parse is rate_text:
         raise reader.fail(node, f"sweep {name!r}: rates are listed, not ranged")
 
     def number(key: str) -> float:

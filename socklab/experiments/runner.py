@@ -183,7 +183,7 @@ def _moved(running: RunningLab, experiment: Experiment) -> list[str]:
 
 
 def _dropped(link: Optional[LinkControl]) -> Optional[int]:
-    """Packets the link has dropped so far, both directions; None where it keeps no count (netem)."""
+    """Packets the link has dropped so far, both directions; None where it reported no count."""
     if link is None:
         return None
     counters = [state.get("counters", {}).get("dropped") for state in link.show().get("directions", {}).values()]

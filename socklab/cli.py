@@ -328,7 +328,7 @@ def cmd_link_set(args: argparse.Namespace, output: Output) -> int:
     if args.json:
         output.data(result)
     else:
-        output.print(f"link {args.link}: " + ", ".join(f"{k}={v}" for k, v in values.items()) + (f" seed={args.seed}" if args.seed is not None else ""))
+        output.print(f"link {args.link}: " + ", ".join([f"{k}={v}" for k, v in values.items()] + ([f"seed={args.seed}"] if args.seed is not None else [])))
         if result.get("moved"):
             output.print(f"link {args.link} moved from netem to the userspace backend: {result['reason']}")
     return 0

@@ -16,6 +16,8 @@ import threading
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Callable, Optional
 
+from docker.models.containers import Container
+
 from . import labels as L
 from . import netem
 from .catalog import NODE_IMAGE
@@ -246,19 +248,21 @@ class LinkControl:
         directions = {}
         for helper, name in zip(self._netem_helpers(), names):
             state = self._netem_state(helper)
-            stats = self.running.backend.exec(helper.id, netem.stats_command(state["dev"], state["via_ifb"]), timeout=10)
+            command = netem.stats_command(state["dev"], state["via_ifb"])
+            stats = self.running.backend.exec(helper.id, command, timeout=10)
             try:
                 counters = netem.counters(stats.stdout)
             except ValueError as err:
-                raise SocklabError(f"link {self.link.name}: cannot read netem's counters: {err} {stats.output.strip()}") from None
+                raise SocklabError(f"link {self.link.name}: cannot read netem's counters ({' '.join(command)}): "
+                                   f"{err} {stats.output.strip()}") from None
             directions[name] = {"params": state["params"], "counters": counters}
         return {**info, "daemon": "kernel", "seed": None, "directions": directions}
 
-    def _netem_helpers(self) -> list:
+    def _netem_helpers(self) -> list[Container]:
         """The forward helper, then the reverse one."""
         return sorted(self.helpers, key=lambda h: h.labels.get(L.LINK_DIRECTION) != "forward")
 
-    def _netem_state(self, helper) -> dict:
+    def _netem_state(self, helper: Container) -> dict:
         result = self.running.backend.exec(helper.id, ["cat", NETEM_STATE], timeout=10)
         if result.exit_code != 0:
             raise SocklabError(f"link {self.link.name}: the netem helper has lost its state: {result.output.strip()}")
@@ -285,7 +289,7 @@ class LinkControl:
             request["seed"] = seed
         return self._ctl("set", json.dumps(request))
 
-    def _updated_states(self, direction: Optional[str], changes: dict) -> list[tuple[object, dict, bool]]:
+    def _updated_states(self, direction: Optional[str], changes: dict) -> list[tuple[Container, dict, bool]]:
         """(helper, state with the changes applied, changed?) per direction, all checked before any is applied."""
         result = []
         for helper in self._netem_helpers():
@@ -315,8 +319,9 @@ class LinkControl:
             self._save(helper, state)
         return self.show()
 
-    def _save(self, helper, state: dict) -> None:
-        saved = self.running.backend.exec(helper.id, ["sh", "-c", f"cat > {NETEM_STATE}"], input=json.dumps(state), timeout=10)
+    def _save(self, helper: Container, state: dict) -> None:
+        record = ["sh", "-c", f"cat > {NETEM_STATE}"]
+        saved = self.running.backend.exec(helper.id, record, input=json.dumps(state), timeout=10)
         if saved.exit_code != 0:
             raise SocklabError(f"link {self.link.name}: cannot record the netem state: {saved.output.strip()}")
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 from typing import Optional
 
 from impair.schema import Impairment
@@ -138,17 +139,18 @@ def stats_command(dev: str, via_ifb: bool) -> Argv:
 def counters(tc_json: str) -> dict[str, int]:
     """The netem qdisc's counters from ``tc -s -j qdisc show``: packets sent, dropped (losses and
     overflows), overlimits, requeues, backlog (bytes waiting) and qlen (packets waiting)."""
+    names = {"sent": "packets", "dropped": "drops", "overlimits": "overlimits", "requeues": "requeues",
+             "backlog": "backlog", "qlen": "qlen"}
     for qdisc in json.loads(tc_json or "[]"):
         if qdisc.get("kind") == "netem":
-            return {
-                "sent": int(qdisc.get("packets", 0)),
-                "dropped": int(qdisc.get("drops", 0)),
-                "overlimits": int(qdisc.get("overlimits", 0)),
-                "requeues": int(qdisc.get("requeues", 0)),
-                "backlog": int(qdisc.get("backlog", 0)),
-                "qlen": int(qdisc.get("qlen", 0)),
-            }
+            return {ours: _count(qdisc.get(theirs, 0)) for ours, theirs in names.items()}
     raise ValueError("no netem qdisc in tc's answer")
+
+
+def _count(value: object) -> int:
+    """tc gives numbers, or sizes such as "0b" in some versions."""
+    digits = re.match(r"\d+", str(value))
+    return int(digits.group()) if digits else 0
 
 
 PROBE = ["tc", "qdisc", "add", "dev", "lo", "root", "handle", "1:", "netem", "delay", "0ms"]

@@ -155,7 +155,8 @@ def daemon_config(link: Link, forward: Endpoint) -> dict:
     """The userspace daemon's configuration: 'out' is forward, 'in' reverse; the schema's own dicts."""
     match = {"iface": forward.dev} if link.b_is_network else {"peer4": forward.peer4, "peer6": forward.peer6}
     seed = 0 if link.seed is None else link.seed
-    return {"name": link.name, "seed": seed, "match": match, "out": link.forward.to_dict(), "in": link.reverse.to_dict()}
+    return {"name": link.name, "seed": seed, "match": match,
+            "out": link.forward.to_dict(), "in": link.reverse.to_dict()}
 
 
 def _start_userspace(running: "RunningLab", link: Link, forward: Endpoint, labels: dict[str, str]) -> None:
@@ -192,7 +193,8 @@ def _netem_commands(state: dict) -> list[list[str]]:
     return netem.egress(state["dev"], state["peers"], imp)
 
 
-def _start_netem(running: "RunningLab", link: Link, forward: Endpoint, reverse: Endpoint, labels: dict[str, str]) -> None:
+def _start_netem(running: "RunningLab", link: Link, forward: Endpoint, reverse: Endpoint,
+                 labels: dict[str, str]) -> None:
     """One helper per direction, in the namespace where that direction leaves (or, via ifb, arrives)."""
     for direction in (link.forward, link.reverse):
         problem = netem.unsupported(direction)
@@ -213,7 +215,8 @@ def _start_netem(running: "RunningLab", link: Link, forward: Endpoint, reverse: 
         for argv in _netem_commands(state):
             result = running.backend.exec(helper, argv, timeout=10)
             if result.exit_code != 0:
-                raise SocklabError(f"link {link.name}: backend netem failed on {state['node']} ({' '.join(argv)}): {result.output.strip()}")
+                raise SocklabError(f"link {link.name}: backend netem failed on {state['node']} ({' '.join(argv)}): "
+                                   f"{result.output.strip()}")
 
 
 class LinkControl:
@@ -222,7 +225,8 @@ class LinkControl:
     def __init__(self, running: "RunningLab", link: Link) -> None:
         self.running = running
         self.link = link
-        self.helpers = [h for h in running.helpers if h.labels.get(L.LINK) == link.name and h.labels.get(L.ROLE) == "link"]
+        self.helpers = [h for h in running.helpers
+                        if h.labels.get(L.LINK) == link.name and h.labels.get(L.ROLE) == "link"]
         if not self.helpers:
             raise SocklabError(f"link {link.name!r} has no helper container: the lab is incomplete")
         self.backend = self.helpers[0].labels.get(L.LINK_BACKEND, "userspace")
@@ -230,7 +234,8 @@ class LinkControl:
 
     def _ctl(self, *args: str) -> dict:
         helper = self.helpers[0]
-        result = self.running.backend.exec(helper.id, ["sh", "-c", 'cd "$0" && exec "$@"', SERVICES_DIR, *CTL, *args], timeout=10)
+        argv = ["sh", "-c", 'cd "$0" && exec "$@"', SERVICES_DIR, *CTL, *args]
+        result = self.running.backend.exec(helper.id, argv, timeout=10)
         if result.exit_code != 0:
             raise SocklabError(f"link {self.link.name}: {result.output.strip() or 'link daemon not running'}")
         return json.loads(result.stdout)
@@ -244,7 +249,8 @@ class LinkControl:
                 state = self._ctl("show")
             except SocklabError as err:
                 return {**info, "daemon": f"down: {err}", "directions": {}}
-            return {**info, "daemon": "running", "seed": state.get("seed"), "directions": {names[0]: state["out"], names[1]: state["in"]}}
+            directions = {names[0]: state["out"], names[1]: state["in"]}
+            return {**info, "daemon": "running", "seed": state.get("seed"), "directions": directions}
         directions = {}
         for helper, name in zip(self._netem_helpers(), names):
             state = self._netem_state(helper)

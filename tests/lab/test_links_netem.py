@@ -27,7 +27,8 @@ from socklab.links import netem_available, pick
 LAB = Path(__file__).with_name("netem-links.yaml")
 pytestmark = [pytest.mark.netem, pytest.mark.lab(str(LAB))]
 
-CLEAN = dict(loss=0.0, delay_ms=0.0, jitter_ms=0.0, duplicate=0.0, reorder=0.0, corrupt=0.0, rate=None, loss_model="bernoulli")
+CLEAN = dict(loss=0.0, delay_ms=0.0, jitter_ms=0.0, duplicate=0.0, reorder=0.0, corrupt=0.0, rate=None,
+             loss_model="bernoulli")
 DELAY_TOLERANCE_MS = 10.0
 """How far above 100 ms the added round trip may be: netem never sends early, and the emulated
 guests' timers (TCG, two shared cores) add a few milliseconds of lateness to each direction."""
@@ -56,9 +57,11 @@ def binomial_interval(n: int, p: float, z: float = 2.576) -> tuple[float, float]
 def test_the_links_run_on_netem_and_auto_picks_by_seed(lab) -> None:
     info = lab.link("wan").show()
     assert info["backend"] == "netem" and info["reason"] == "the lab file asks for backend netem", info
-    assert set(info["directions"]["client->server"]["counters"]) >= {"sent", "dropped", "overlimits", "requeues", "backlog"}
+    counters = info["directions"]["client->server"]["counters"]
+    assert set(counters) >= {"sent", "dropped", "overlimits", "requeues", "backlog"}, counters
     edge = lab.link("edge").show()
-    assert edge["backend"] == "netem" and edge["reason"] == "auto: the kernel has sch_netem and the link has no seed", edge
+    assert edge["backend"] == "netem", edge
+    assert edge["reason"] == "auto: the kernel has sch_netem and the link has no seed", edge
     seeded = pick(load_lab("udp-loss").links["wan"], lambda: netem_available(lab.backend))
     assert seeded.backend == "userspace" and "seed" in seeded.reason
     with pytest.raises(BadInput, match="cannot replay a seed"):
@@ -81,7 +84,7 @@ def test_fifty_ms_each_way_adds_a_hundred_to_the_round_trip(lab) -> None:
     delayed = flood(lab, count=300, interval=0.005)["rtt_ms"]["median"]
     added = delayed - base
     print(f"netem delay: clean median {base:.2f} ms, 50 ms each way {delayed:.2f} ms, added {added:.2f} ms")
-    assert 99.0 <= added <= 100.0 + DELAY_TOLERANCE_MS, f"clean {base} ms, 50 ms each way {delayed} ms: added {added:.2f} ms"
+    assert 99.0 <= added <= 100.0 + DELAY_TOLERANCE_MS, f"clean {base} ms, 50 ms each way {delayed} ms: +{added:.2f} ms"
 
 
 def test_jitter_spreads_the_delay(lab) -> None:
@@ -125,7 +128,7 @@ def test_gilbert_elliott_losses_come_in_bursts(lab) -> None:
     configure(lab, loss_model="gilbert-elliott", ge_p=5.0, ge_r=25.0, ge_h=100.0, ge_k=0.0)
     lost = flood(lab, count=2000, interval=0.0005)["lost"]
     bursts = 1 + sum(1 for a, b in zip(lost, lost[1:]) if b != a + 1)
-    assert len(lost) > 50 and len(lost) / bursts > 2.5, f"{len(lost)} lost in {bursts} bursts: mean burst should be near 1/r = 4"
+    assert len(lost) > 50 and len(lost) / bursts > 2.5, f"{len(lost)} lost in {bursts} bursts: the mean should be near 1/r = 4"
 
 
 def test_set_changes_only_what_it_names_and_counts(lab) -> None:

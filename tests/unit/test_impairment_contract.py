@@ -62,7 +62,8 @@ def test_every_lab_file_key_has_a_contract_case() -> None:
 
 
 @pytest.mark.parametrize("key, value, fields, tc", [c for c in CASES if c[2] is not None], ids=lambda v: str(v)[:20])
-def test_a_lab_file_value_reaches_the_daemon_and_netem_with_its_meaning(key: str, value: str, fields: dict, tc: list) -> None:
+def test_a_lab_file_value_reaches_the_daemon_and_netem_with_its_meaning(key: str, value: str, fields: dict,
+                                                                          tc: list) -> None:
     link, config = _through_the_daemon(LAB.format(key=key, value=value))
     daemon = config.impairments["out"]
     assert daemon == link.forward, "the daemon runs with exactly the model's parameters"

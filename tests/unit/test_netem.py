@@ -45,7 +45,8 @@ def test_egress_to_one_peer_steers_only_its_ip_traffic() -> None:
     assert commands[0][:7] == ["tc", "qdisc", "replace", "dev", "eth0", "root", "handle"]
     assert "netem" in commands[3]
     filters = [c for c in commands if c[1] == "filter"]
-    assert [f[-4:] for f in filters] == [["dst", "10.0.0.3/32", "flowid", "1:2"], ["dst", "fd00::3/128", "flowid", "1:2"]]
+    assert [f[-3:-2] for f in filters] == [["10.0.0.3/32"], ["fd00::3/128"]]
+    assert {f[-1] for f in filters} == {"1:2"}
 
 
 def test_a_whole_network_shapes_ip_only_and_its_ingress_goes_through_ifb() -> None:
@@ -54,8 +55,8 @@ def test_a_whole_network_shapes_ip_only_and_its_ingress_goes_through_ifb() -> No
     ingress = netem.ingress_via_ifb("eth1", Impairment(delay_ms=10))
     assert ingress[0] == ["ip", "link", "add", "ifb0", "type", "ifb"]
     assert ingress[2][:5] == ["tc", "qdisc", "replace", "dev", "ifb0"]
-    assert netem.change("eth1", True, Impairment(loss=1))[:7] == ["tc", "qdisc", "change", "dev", "ifb0", "root", "handle"]
-    assert netem.change("eth0", False, Impairment(loss=1))[:8] == ["tc", "qdisc", "change", "dev", "eth0", "parent", "1:2", "handle"]
+    assert netem.change("eth1", True, Impairment(loss=1))[3:7] == ["dev", "ifb0", "root", "handle"]
+    assert netem.change("eth0", False, Impairment(loss=1))[:8] == ["tc", "qdisc", "change", "dev", "eth0", *netem.NETEM_CLASS[:3]]
 
 
 def test_counters_come_from_the_netem_qdisc() -> None:
@@ -64,7 +65,8 @@ def test_counters_come_from_the_netem_qdisc() -> None:
         {"kind": "netem", "handle": "20:", "parent": "1:2", "bytes": 64000, "packets": 700, "drops": 300,
          "overlimits": 0, "requeues": 2, "backlog": 128, "qlen": 2},
     ])
-    assert netem.counters(answer) == {"sent": 700, "dropped": 300, "overlimits": 0, "requeues": 2, "backlog": 128, "qlen": 2}
+    expected = {"sent": 700, "dropped": 300, "overlimits": 0, "requeues": 2, "backlog": 128, "qlen": 2}
+    assert netem.counters(answer) == expected
     with pytest.raises(ValueError):
         netem.counters("[]")
 

@@ -30,7 +30,8 @@ class Engine:
         self.states = states
         self.calls: list[tuple[str, list[str]]] = []
 
-    def exec(self, container: str, argv: list[str], input: str | None = None, timeout: float | None = None) -> ExecResult:
+    def exec(self, container: str, argv: list[str], input: str | None = None,
+             timeout: float | None = None) -> ExecResult:
         self.calls.append((container, argv))
         if argv == ["cat", NETEM_STATE]:
             return ExecResult(0, json.dumps(self.states[container]), "")
@@ -44,10 +45,12 @@ class Engine:
 
 def control(backend: str = "auto") -> tuple[LinkControl, Engine]:
     link = Link("wan", "client", "server", False, Impairment(loss=30), Impairment(), backend, None, 9)
-    plans = netem_plan(link, Endpoint("client", "eth0", "10.0.0.10", None), Endpoint("server", "eth0", "10.0.0.20", None))
+    ends = Endpoint("client", "eth0", "10.0.0.10", None), Endpoint("server", "eth0", "10.0.0.20", None)
+    plans = netem_plan(link, *ends)
     engine = Engine({p["direction"]: p for p in plans})
     helpers = [SimpleNamespace(id=p["direction"], name=f"h-{p['direction']}",
-                               labels={L.ROLE: "link", L.LINK: "wan", L.LINK_BACKEND: "netem", L.LINK_DIRECTION: p["direction"],
+                               labels={L.ROLE: "link", L.LINK: "wan", L.LINK_BACKEND: "netem",
+                                       L.LINK_DIRECTION: p["direction"],
                                        L.LINK_REASON: "auto: the kernel has sch_netem and the link has no seed"})
                for p in reversed(plans)]
     running = SimpleNamespace(helpers=helpers, backend=engine)

@@ -222,6 +222,9 @@ def _link(reader: Reader, key_node: yaml.Node, node: yaml.Node, lab: Lab) -> tup
             raise reader.fail(node, f"link: {err}") from None
     if name not in lab.links:
         raise reader.fail(node, f"lab {lab.name!r} has no link {name!r} (links: {', '.join(lab.links) or 'none'})")
+    if lab.links[name].backend == "netem":
+        raise reader.fail(node, f"link {name!r} is backend netem, which cannot replay the experiment's seed: "
+                                "use backend auto or userspace in the lab file")
     return name, settings
 
 

@@ -11,6 +11,7 @@ before anything is installed (``python3 -m socklab.bootstrap .venv``).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 import subprocess
@@ -54,8 +55,9 @@ def make_venv(target: Path) -> Path:
     if python.exists() and _has_pip(python):
         return python
     try:
-        venv.EnvBuilder(with_pip=True, clear=True).create(target)
-    except (subprocess.CalledProcessError, OSError):
+        venv.EnvBuilder(with_pip=importlib.util.find_spec("ensurepip") is not None, clear=True).create(target)
+    except (subprocess.CalledProcessError, OSError, SystemExit):
+        # Debian's venv, its ensurepip missing or broken, prints how to install python3-venv and exits.
         venv.EnvBuilder(with_pip=False, clear=True).create(target)
     if not _has_pip(python):
         print("socklab: this Python has no ensurepip (python3-venv); giving the venv pip another way", file=sys.stderr)

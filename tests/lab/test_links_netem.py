@@ -89,10 +89,10 @@ def test_fifty_ms_each_way_adds_a_hundred_to_the_round_trip(lab) -> None:
 
 def test_jitter_spreads_the_delay(lab) -> None:
     configure(lab)
-    base = flood(lab, count=200, interval=0.005)["rtt_ms"]["median"]
+    base = flood(lab, count=200, interval=0.005)["rtt_ms"]["min"]
     configure(lab, delay_ms=50.0, jitter_ms=10.0)
     rtt = flood(lab, count=400, interval=0.005)["rtt_ms"]
-    assert rtt["min"] >= base + 39.0, f"50±10 ms cannot beat 40 ms: {rtt}, clean {base}"
+    assert rtt["min"] >= base + 39.0, f"50±10 ms cannot beat 40 ms: {rtt}, clean minimum {base}"
     assert rtt["p90"] - rtt["p10"] >= 10.0, f"±10 ms of uniform jitter should spread the round trips: {rtt}"
 
 
@@ -103,10 +103,12 @@ def test_duplicate_every_datagram(lab) -> None:
 
 
 def test_reorder_skips_the_delay(lab) -> None:
+    configure(lab)
+    base = flood(lab, count=200, interval=0.005)["rtt_ms"]["min"]
     configure(lab, delay_ms=20.0, reorder=25.0)
     result = flood(lab, count=400, interval=0.002)
     assert result["reordered"] > 20, result
-    assert result["rtt_ms"]["min"] < 10.0 and result["rtt_ms"]["max"] >= 19.0, result["rtt_ms"]
+    assert result["rtt_ms"]["min"] < base + 10.0 and result["rtt_ms"]["max"] >= 19.0, (result["rtt_ms"], base)
 
 
 def test_corrupted_datagrams_are_discarded(lab) -> None:
@@ -145,8 +147,9 @@ def test_set_changes_only_what_it_names_and_counts(lab) -> None:
 
 
 def test_set_while_traffic_flows(lab) -> None:
+    """The change lands while a 20 s flow runs: nothing is lost before it, half of what follows it."""
     configure(lab)
-    count = 6000
+    count = 20000
     result: dict = {}
     sender = threading.Thread(target=lambda: result.update(flood(lab, count=count, interval=0.001, source_port=40001)))
     start = lab.link("wan").show()["directions"]["client->server"]["counters"]["sent"]
@@ -157,9 +160,10 @@ def test_set_while_traffic_flows(lab) -> None:
     sender.join()
     lost = result["lost"]
     assert lost and min(lost) >= 250, f"nothing may be lost before the change: first loss at {min(lost, default=None)}"
-    tail = [n for n in lost if n >= count - 1500]
-    low, high = binomial_interval(1500, 0.5)
-    assert low <= len(tail) / 1500 <= high, f"after the change: {len(tail)} of the last 1500 lost"
+    after = count - min(lost)
+    low, high = binomial_interval(after, 0.5)
+    print(f"netem link set while traffic flows: first loss at datagram {min(lost)}, then {len(lost)} of {after} lost")
+    assert after >= 1000 and low <= len(lost) / after <= high, f"after the change: {len(lost)} of {after} lost"
 
 
 def test_a_node_to_network_link_shapes_both_directions(lab) -> None:
@@ -191,5 +195,6 @@ def test_a_seed_moves_an_auto_link_to_userspace_and_replays(lab) -> None:
     runs = []
     for _ in range(2):
         lab.link("edge").set(seed=5)
-        runs.append(flood(lab, host="far-server", count=1000, interval=0.0005, source_port=40002)["lost"])
+        # paced so that the daemon keeps up in an emulated guest: a full queue would drop by timing, not seed
+        runs.append(flood(lab, host="far-server", count=300, interval=0.005, source_port=40002)["lost"])
     assert runs[0] == runs[1] and runs[0], "the same seed must lose the same datagrams"

@@ -96,3 +96,14 @@ def test_mistakes_name_file_and_line(tmp_path: Path, change: tuple[str, str], li
 def test_an_unknown_experiment_lists_the_known_ones() -> None:
     with pytest.raises(BadInput, match="unknown experiment 'nope'.*udp-backoff"):
         load_experiment("nope")
+
+
+def test_a_netem_link_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    """Every experiment is seeded, and backend netem cannot replay a seed."""
+    lab = tmp_path / "netem.lab.yaml"
+    lab.write_text(LAB.read_text().replace("    backend: auto\n    seed: 1\n", "    backend: netem\n"))
+    path = tmp_path / "exp.yaml"
+    path.write_text(VALID.replace("LAB", str(lab)))
+    with pytest.raises(LabFileError, match="cannot replay the experiment's seed") as info:
+        load_experiment(path)
+    assert info.value.line == 3

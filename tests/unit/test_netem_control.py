@@ -1,0 +1,89 @@
+"""LinkControl on the netem backend, against a recording stand-in for the Docker engine.
+
+The kernel side is tested on real packets in the netem guests
+(tests/lab/test_links_netem.py); here, what socklab asks of it: link set
+changes only what it names, in the right helper, and records it.
+"""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import pytest
+
+from impair.schema import Impairment
+from socklab import labels as L
+from socklab.docker_backend import ExecResult
+from socklab.errors import BadInput
+from socklab.links import NETEM_STATE, Endpoint, LinkControl, netem_plan
+from socklab.model import Link
+
+STATS = json.dumps([{"kind": "htb"}, {"kind": "netem", "packets": 10, "drops": 3, "overlimits": 0, "requeues": 0,
+                                      "backlog": "0b", "qlen": 0}])
+
+
+class Engine:
+    """Answers docker exec like a netem helper: its state file, tc's counters, and success."""
+
+    def __init__(self, states: dict[str, dict]) -> None:
+        self.states = states
+        self.calls: list[tuple[str, list[str]]] = []
+
+    def exec(self, container: str, argv: list[str], input: str | None = None,
+             timeout: float | None = None) -> ExecResult:
+        self.calls.append((container, argv))
+        if argv == ["cat", NETEM_STATE]:
+            return ExecResult(0, json.dumps(self.states[container]), "")
+        if argv[:3] == ["sh", "-c", f"cat > {NETEM_STATE}"]:
+            self.states[container] = json.loads(input or "")
+            return ExecResult(0, "", "")
+        if argv[:2] == ["tc", "-s"]:
+            return ExecResult(0, STATS, "")
+        return ExecResult(0, "", "")
+
+
+def control(backend: str = "auto") -> tuple[LinkControl, Engine]:
+    link = Link("wan", "client", "server", False, Impairment(loss=30), Impairment(), backend, None, 9)
+    ends = Endpoint("client", "eth0", "10.0.0.10", None), Endpoint("server", "eth0", "10.0.0.20", None)
+    plans = netem_plan(link, *ends)
+    engine = Engine({p["direction"]: p for p in plans})
+    helpers = [SimpleNamespace(id=p["direction"], name=f"h-{p['direction']}",
+                               labels={L.ROLE: "link", L.LINK: "wan", L.LINK_BACKEND: "netem",
+                                       L.LINK_DIRECTION: p["direction"],
+                                       L.LINK_REASON: "auto: the kernel has sch_netem and the link has no seed"})
+               for p in reversed(plans)]
+    running = SimpleNamespace(helpers=helpers, backend=engine)
+    return LinkControl(running, link), engine
+
+
+def test_show_reads_each_directions_state_and_counters() -> None:
+    shown = control()[0].show()
+    assert shown["backend"] == "netem" and "no seed" in shown["reason"]
+    forward, reverse = shown["directions"]["client->server"], shown["directions"]["server->client"]
+    assert forward["params"]["loss"] == 30.0 and reverse["params"]["loss"] == 0.0
+    assert forward["counters"] == {"sent": 10, "dropped": 3, "overlimits": 0, "requeues": 0, "backlog": 0, "qlen": 0}
+
+
+def test_set_changes_only_what_it_names_in_the_named_direction() -> None:
+    link, engine = control()
+    link.set(direction="forward", delay_ms=10.0)
+    changes = [(c, argv) for c, argv in engine.calls if argv[:3] == ["tc", "qdisc", "change"]]
+    assert [c for c, _ in changes] == ["forward"]
+    argv = changes[0][1]
+    assert argv[argv.index("loss"):argv.index("loss") + 3] == ["loss", "random", "30%"], "loss kept"
+    assert argv[argv.index("delay"):argv.index("delay") + 2] == ["delay", "10ms"]
+    assert engine.states["forward"]["params"]["delay_ms"] == 10.0 and engine.states["forward"]["params"]["loss"] == 30.0
+    assert engine.states["reverse"]["params"] == Impairment().to_dict()
+
+
+def test_a_bad_change_changes_nothing() -> None:
+    link, engine = control()
+    with pytest.raises(BadInput, match="reorder"):
+        link.set(reorder=10.0)
+    assert not [argv for _, argv in engine.calls if argv[:3] == ["tc", "qdisc", "change"]]
+
+
+def test_backend_netem_refuses_a_seed() -> None:
+    with pytest.raises(BadInput, match="cannot replay a seed"):
+        control("netem")[0].set(seed=3)

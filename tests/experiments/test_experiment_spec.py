@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from socklab.errors import BadInput, LabFileError
+from socklab.experiments.analysis import rtt_seconds
 from socklab.experiments.spec import experiments_dir, load_experiment
 
 LAB = experiments_dir() / "lossy-link.lab.yaml"
@@ -107,3 +108,10 @@ def test_a_netem_link_is_refused_before_anything_starts(tmp_path: Path) -> None:
     with pytest.raises(LabFileError, match="cannot replay the experiment's seed") as info:
         load_experiment(path)
     assert info.value.line == 3
+
+
+def test_the_round_trip_a_swept_delay_adds_is_both_directions(tmp_path: Path) -> None:
+    """The TCP models fall back on it when no lossless UDP point measured the round trip."""
+    text = VALID.replace("loss: {from: 0%, to: 30%, step: 10%}", "loss: [0%]\n  delay: {from: 10ms, to: 20ms, step: 10ms}")
+    experiment = load_experiment(write(tmp_path, text))
+    assert [rtt_seconds(experiment, point) for point in experiment.points] == [0.02, 0.04]

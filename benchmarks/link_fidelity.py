@@ -21,7 +21,6 @@ import tempfile
 from pathlib import Path
 
 import yaml
-
 from rich.console import Console
 from rich.table import Table
 

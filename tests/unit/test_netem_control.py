@@ -8,6 +8,7 @@ changes only what it names, in the right helper, and records it.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -15,8 +16,8 @@ import pytest
 from impair.schema import Impairment
 from socklab import labels as L
 from socklab.docker_backend import ExecResult
-from socklab.errors import BadInput
-from socklab.links import NETEM_STATE, Endpoint, LinkControl, netem_plan
+from socklab.errors import BadInput, LabFileError
+from socklab.links import LINK_CAPS, NETEM_STATE, Endpoint, LinkControl, _start_netem, netem_plan
 from socklab.model import Link
 
 STATS = json.dumps([{"kind": "htb"}, {"kind": "netem", "packets": 10, "drops": 3, "overlimits": 0, "requeues": 0,
@@ -87,3 +88,52 @@ def test_a_bad_change_changes_nothing() -> None:
 def test_backend_netem_refuses_a_seed() -> None:
     with pytest.raises(BadInput, match="cannot replay a seed"):
         control("netem")[0].set(seed=3)
+
+
+class Helpers:
+    """Records what the links ask of DockerBackend's helper facility, and the commands run in each helper."""
+
+    def __init__(self) -> None:
+        self.started: list[dict] = []
+        self.commands: list[tuple[str, list[str]]] = []
+
+    def start_helper(self, node: str, role: str, command: list[str], cap_add: list[str] = (),
+                     suffix: str | None = None, labels: dict | None = None,
+                     environment: dict | None = None) -> SimpleNamespace:
+        self.started.append({"node": node, "role": role, "caps": list(cap_add), "suffix": suffix,
+                             "labels": labels, "state": json.loads((environment or {})["SOCKLAB_NETEM"])})
+
+        def run(argv: list[str], timeout: float | None = None) -> ExecResult:
+            self.commands.append((str(suffix), argv))
+            return ExecResult(0, "", "")
+        return SimpleNamespace(exec=run)
+
+
+def start(link: Link) -> Helpers:
+    helpers = Helpers()
+    running = SimpleNamespace(backend=helpers, lab=SimpleNamespace(path=Path("lab.yaml")),
+                              container=lambda node: f"container of {node}")
+    ends = Endpoint("client", "eth0", "10.0.0.20", None), Endpoint("server", "eth1", "10.0.0.10", None)  # peers
+    _start_netem(running, link, *ends, {L.LINK: link.name, L.LINK_BACKEND: "netem"})
+    return helpers
+
+
+def test_each_direction_gets_a_helper_in_its_own_nodes_namespace() -> None:
+    helpers = start(Link("wan", "client", "server", False, Impairment(loss=30), Impairment(delay_ms=5), "auto", None, 9))
+    assert [(h["node"], h["role"], h["suffix"], h["caps"]) for h in helpers.started] == [
+        ("container of client", "link", "link-wan-forward", LINK_CAPS),
+        ("container of server", "link", "link-wan-reverse", LINK_CAPS),
+    ]
+    assert [h["labels"][L.LINK_DIRECTION] for h in helpers.started] == ["forward", "reverse"]
+    assert [h["state"]["params"]["loss"] for h in helpers.started] == [30.0, 0.0]
+    forward = [argv for suffix, argv in helpers.commands if suffix == "link-wan-forward"]
+    reverse = [argv for suffix, argv in helpers.commands if suffix == "link-wan-reverse"]
+    assert forward[0][4] == "eth0" and "10.0.0.20/32" in forward[-1]
+    assert reverse[0][4] == "eth1" and "10.0.0.10/32" in reverse[-1]
+
+
+def test_what_netem_cannot_do_is_refused_at_the_links_line_before_any_helper_starts() -> None:
+    odd = Impairment(delay_ms=50, jitter_ms=10, jitter_dist="normal")
+    with pytest.raises(LabFileError, match="2 sigma") as info:
+        start(Link("wan", "client", "server", False, odd, Impairment(), "netem", None, 9))
+    assert info.value.line == 9

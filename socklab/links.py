@@ -29,6 +29,7 @@ from .running import RunningNodes
 Progress = Callable[[str], None]
 DAEMON = ["python3", "-m", "impair.daemon"]
 CTL = ["python3", "-m", "impair.ctl"]
+CTL_REFUSED = 2  # impair.ctl's status when the daemon refuses a change (a bad value): nothing changed
 SERVICES_DIR = "/opt/socklab/services"
 LINK_CAPS = ["NET_ADMIN", "NET_RAW"]
 NETEM_STATE = "/run/socklab-netem.json"  # a netem helper's record of its direction: where, and the parameters
@@ -217,6 +218,8 @@ class LinkControl:
         helper = self.helpers[0]
         argv = ["sh", "-c", 'cd "$0" && exec "$@"', SERVICES_DIR, *CTL, *args]
         result = self.running.backend.exec(helper.id, argv, timeout=10)
+        if result.exit_code == CTL_REFUSED:
+            raise BadInput(f"link {self.link.name}: {result.output.strip()}")
         if result.exit_code != 0:
             raise SocklabError(f"link {self.link.name}: {result.output.strip() or 'link daemon not running'}")
         return json.loads(result.stdout)

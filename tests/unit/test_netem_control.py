@@ -137,3 +137,13 @@ def test_what_netem_cannot_do_is_refused_at_the_links_line_before_any_helper_sta
     with pytest.raises(LabFileError, match="2 sigma") as info:
         start(Link("wan", "client", "server", False, odd, Impairment(), "netem", None, 9))
     assert info.value.line == 9
+
+
+def test_a_change_the_userspace_daemon_refuses_is_bad_input() -> None:
+    """The daemon checks the change against the schema and keeps its parameters: exit 2, like netem's refusal."""
+    refusal = "error: out: reorder sends some packets ahead of the delayed ones: it needs a delay too"
+    engine = SimpleNamespace(exec=lambda *args, **kwargs: ExecResult(2, "", refusal))
+    helper = SimpleNamespace(id="daemon", labels={L.ROLE: "link", L.LINK: "wan", L.LINK_BACKEND: "userspace"})
+    link = Link("wan", "client", "server", False, Impairment(), Impairment(), "auto", 1, 9)
+    with pytest.raises(BadInput, match="needs a delay"):
+        LinkControl(SimpleNamespace(helpers=[helper], backend=engine), link).set(reorder=10.0)

@@ -6,7 +6,7 @@ the figures show whether they do. ``status`` also talks to Docker once.
 
     python benchmarks/cli_start.py [--runs N] [--root CHECKOUT]
 
-``--root`` times another checkout's socklab (put first on the module path)
+``--root`` times another checkout's socklab and its ``impair`` (put first on the module path)
 with this Python, to compare before and after a change.
 """
 
@@ -60,7 +60,8 @@ def main() -> None:
     args = parser.parse_args()
     env = dict(os.environ)
     if args.root:
-        env["PYTHONPATH"] = str(args.root.resolve())
+        # socklab, and the impairment schema it imports as ``impair`` (services/impair), both from that checkout.
+        env["PYTHONPATH"] = os.pathsep.join([str(args.root.resolve()), str(args.root.resolve() / "services")])
         env["SOCKLAB_LABS"] = str(args.root.resolve() / "labs")
     baseline = statistics.median(run_once([sys.executable, "-c", "pass"], env) for _ in range(args.runs))
     print(f"median of {args.runs} runs; python -c pass: {baseline:.3f} s")

@@ -1,24 +1,33 @@
-"""How faithful the userspace lossy link is, through the ``udp-loss`` lab.
+"""How faithful a lossy link is, through the ``udp-loss`` lab, on either backend.
+
+    python benchmarks/link_fidelity.py [--backend userspace|netem]
 
 Loss: measured loss inside the 99% binomial interval for 1, 10, 30, 50 %
 over 5,000 datagrams each. Delay: 50 ms each way adds 100 ms to the median
-round trip; jitter's spread. Reproducibility: same seed, same lost list.
-Throughput: small datagrams per second through the daemon. Prints tables.
+round trip against a clean link in the same run; jitter's spread.
+Reproducibility: same seed, same lost list (netem has no per-flow seed: it
+shows two unseeded runs). Throughput: small datagrams per second through
+the link. Prints tables. ``--backend netem`` runs the lab with its link's
+seed removed and ``backend: netem`` (a kernel with sch_netem only).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import sys
+import tempfile
+from pathlib import Path
 
+import yaml
 from rich.console import Console
 from rich.table import Table
 
 from socklab.docker_backend import DockerBackend
 from socklab.images import ensure_images
 from socklab.lab import Options, RunningLab, up
-from socklab.labfile import load_lab
+from socklab.labfile import find_lab, load_lab
 
 CLEAN = dict(loss=0.0, delay_ms=0.0, jitter_ms=0.0, duplicate=0.0, reorder=0.0, corrupt=0.0, rate=None, loss_model="bernoulli")
 N = 5000
@@ -31,9 +40,23 @@ def flood(lab: RunningLab, count: int, interval: float, source_port: int = 41000
 
 def configure(lab: RunningLab, seed: int = 1, both: bool = False, **params: object) -> None:
     link = lab.link("wan")
-    link.set(seed=seed, **CLEAN)
+    link.set(seed=seed if link.backend == "userspace" else None, **CLEAN)
     if params:
         link.set(direction=None if both else "forward", **params)
+
+
+def lab_file(backend: str, folder: Path) -> Path:
+    """udp-loss as shipped (seeded: userspace on every kernel), or a copy of it on netem without the seed."""
+    shipped = find_lab("udp-loss")
+    if backend == "userspace":
+        return shipped
+    data = yaml.safe_load(shipped.read_text(encoding="utf-8"))
+    data["links"]["wan"].pop("seed", None)
+    data["links"]["wan"]["backend"] = "netem"
+    data.pop("sheet", None)
+    path = folder / "udp-loss.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
 
 
 def server_overflows(lab: RunningLab) -> int:
@@ -42,61 +65,72 @@ def server_overflows(lab: RunningLab) -> int:
     return int(dict(zip(lines[0], lines[1]))["RcvbufErrors"])
 
 
-def daemon_drops(lab: RunningLab) -> int:
-    """Every packet the daemon did not pass on, both directions, since the link started."""
+def link_drops(lab: RunningLab) -> int:
+    """Every packet the link did not pass on, both directions, since it started (the daemon's or netem's count)."""
     states = lab.link("wan").show()["directions"].values()
     return sum(c["counters"]["dropped"] + c["counters"].get("queue_overflows", 0) + c["counters"].get("overlimit", 0) for c in states)
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description="How faithful a lossy link is, on either backend.")
+    parser.add_argument("--backend", choices=("userspace", "netem"), default="userspace")
+    chosen = parser.parse_args().backend
     backend = DockerBackend()
     ensure_images(backend.client)
     console = Console()
-    lab = up(load_lab("udp-loss"), backend, Options(instance="bench-link", ephemeral=True))
-    try:
-        loss = Table(title=f"loss fidelity, forward direction, {N} datagrams each, seed 1")
-        for column in ("configured", "lost", "measured", "99% interval", "inside"):
-            loss.add_column(column)
-        for percent in (1, 10, 30, 50):
-            configure(lab, loss=float(percent))
-            lost = len(flood(lab, N, 0.0002)["lost"])
-            p = percent / 100
-            spread = 2.576 * math.sqrt(p * (1 - p) / N)
-            inside = p - spread <= lost / N <= p + spread
-            loss.add_row(f"{percent}%", str(lost), f"{100 * lost / N:.2f}%", f"{100 * (p - spread):.2f}..{100 * (p + spread):.2f}%", "yes" if inside else "NO")
-        console.print(loss)
-
-        delay = Table(title="delay fidelity, 1,000 datagrams at 200/s")
-        for column in ("link", "median RTT ms", "added ms", "p10..p90 ms", "min..max ms"):
-            delay.add_column(column)
-        configure(lab)
-        base = flood(lab, 1000, 0.005)["rtt_ms"]
-        delay.add_row("clean", f"{base['median']:.2f}", "-", f"{base['p10']:.2f}..{base['p90']:.2f}", f"{base['min']:.2f}..{base['max']:.2f}")
-        for label, params in (("50 ms each way", dict(delay_ms=50.0)), ("50 ± 10 ms each way (uniform)", dict(delay_ms=50.0, jitter_ms=10.0))):
-            configure(lab, both=True, **params)
-            rtt = flood(lab, 1000, 0.005)["rtt_ms"]
-            delay.add_row(label, f"{rtt['median']:.2f}", f"{rtt['median'] - base['median']:.2f}", f"{rtt['p10']:.2f}..{rtt['p90']:.2f}", f"{rtt['min']:.2f}..{rtt['max']:.2f}")
-        console.print(delay)
-        console.print("expected with jitter: the sum of two uniform ±10 ms gives round trips in 80..120 ms, p10..p90 about 89..111 ms")
-
-        runs = {}
-        for seed in (1, 1, 2):
-            configure(lab, seed=seed, loss=30.0)
-            runs.setdefault(seed, []).append(flood(lab, 2000, 0.0002)["lost"])
-        console.print(f"reproducibility (30% loss, 2,000 datagrams): seed 1 twice identical: {runs[1][0] == runs[1][1]}; seed 2 differs: {runs[2][0] != runs[1][0]}; lost {len(runs[1][0])} / {len(runs[1][1])} / {len(runs[2][0])}")
-
-        throughput = Table(title="userspace daemon throughput, 64-byte datagrams, 0% loss configured")
-        for column in ("offered", "achieved /s", "answered", "lost", "daemon drops", "server socket overflows"):
-            throughput.add_column(column)
-        for label, interval in (("10,000/s paced", 0.0001), ("as fast as possible", 0.0)):
-            configure(lab)
-            before, daemon_before = server_overflows(lab), daemon_drops(lab)
-            fast = flood(lab, 20000, interval, wait=2.0)
-            throughput.add_row(label, f"{fast['sent'] / fast['send_duration_s']:,.0f}", str(fast["answered"]), str(len(fast["lost"])), str(daemon_drops(lab) - daemon_before), str(server_overflows(lab) - before))
-        console.print(throughput)
-    finally:
-        lab.down()
+    with tempfile.TemporaryDirectory() as folder:
+        lab = up(load_lab(lab_file(chosen, Path(folder))), backend, Options(instance=f"bench-link-{chosen}", ephemeral=True))
+        try:
+            measure(lab, console)
+        finally:
+            lab.down()
     return 0
+
+
+def measure(lab: RunningLab, console: Console) -> None:
+    shown = lab.link("wan").show()
+    console.print(f"backend {shown['backend']} ({shown['reason']})")
+    loss = Table(title=f"loss fidelity, forward direction, {N} datagrams each" + (", seed 1" if shown["backend"] == "userspace" else ""))
+    for column in ("configured", "lost", "measured", "99% interval", "inside"):
+        loss.add_column(column)
+    for percent in (1, 10, 30, 50):
+        configure(lab, loss=float(percent))
+        lost = len(flood(lab, N, 0.0002)["lost"])
+        p = percent / 100
+        spread = 2.576 * math.sqrt(p * (1 - p) / N)
+        inside = p - spread <= lost / N <= p + spread
+        loss.add_row(f"{percent}%", str(lost), f"{100 * lost / N:.2f}%", f"{100 * (p - spread):.2f}..{100 * (p + spread):.2f}%", "yes" if inside else "NO")
+    console.print(loss)
+
+    delay = Table(title="delay fidelity, 1,000 datagrams at 200/s")
+    for column in ("link", "median RTT ms", "added ms", "p10..p90 ms", "min..max ms"):
+        delay.add_column(column)
+    configure(lab)
+    base = flood(lab, 1000, 0.005)["rtt_ms"]
+    delay.add_row("clean", f"{base['median']:.2f}", "-", f"{base['p10']:.2f}..{base['p90']:.2f}", f"{base['min']:.2f}..{base['max']:.2f}")
+    for label, params in (("50 ms each way", dict(delay_ms=50.0)), ("50 ± 10 ms each way (uniform)", dict(delay_ms=50.0, jitter_ms=10.0))):
+        configure(lab, both=True, **params)
+        rtt = flood(lab, 1000, 0.005)["rtt_ms"]
+        delay.add_row(label, f"{rtt['median']:.2f}", f"{rtt['median'] - base['median']:.2f}", f"{rtt['p10']:.2f}..{rtt['p90']:.2f}", f"{rtt['min']:.2f}..{rtt['max']:.2f}")
+    console.print(delay)
+    console.print("expected with jitter: the sum of two uniform ±10 ms gives round trips in 80..120 ms, p10..p90 about 89..111 ms")
+
+    runs = {}
+    for seed in (1, 1, 2):
+        configure(lab, seed=seed, loss=30.0)
+        runs.setdefault(seed, []).append(flood(lab, 2000, 0.0002)["lost"])
+    replay = "seed 1 twice identical" if shown["backend"] == "userspace" else "netem, unseeded: two runs identical"
+    console.print(f"reproducibility (30% loss, 2,000 datagrams): {replay}: {runs[1][0] == runs[1][1]}; seed 2 differs: {runs[2][0] != runs[1][0]}; lost {len(runs[1][0])} / {len(runs[1][1])} / {len(runs[2][0])}")
+
+    throughput = Table(title=f"{shown['backend']} link throughput, 64-byte datagrams, 0% loss configured")
+    for column in ("offered", "achieved /s", "answered", "lost", "link drops", "server socket overflows"):
+        throughput.add_column(column)
+    for label, interval in (("10,000/s paced", 0.0001), ("as fast as possible", 0.0)):
+        configure(lab)
+        before, daemon_before = server_overflows(lab), link_drops(lab)
+        fast = flood(lab, 20000, interval, wait=2.0)
+        throughput.add_row(label, f"{fast['sent'] / fast['send_duration_s']:,.0f}", str(fast["answered"]), str(len(fast["lost"])), str(link_drops(lab) - daemon_before), str(server_overflows(lab) - before))
+    console.print(throughput)
 
 
 if __name__ == "__main__":

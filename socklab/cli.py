@@ -222,7 +222,7 @@ def welcome(running: RunningLab, output: Output) -> None:
     output.table(f"lab {running.instance} is up", ["node", "role", "addresses", "get a shell"], rows)
     for link in running.lab.links.values():
         info = running.link(link.name).show()
-        output.print(f"link {link.name}: {link.a} <-> {link.b}, backend {info['backend']}, {link.forward.describe()} / {link.reverse.describe()}")
+        output.print(f"link {link.name}: {link.a} <-> {link.b}, backend {info['backend']} ({info['reason']}), {link.forward.describe()} / {link.reverse.describe()}")
     if running.lab.sheet:
         output.print(f"exercise sheet: {running.lab.path.parent / running.lab.sheet}")
     output.print(f"take it down with: socklab down {running.instance}")
@@ -318,24 +318,25 @@ def cmd_link_show(args: argparse.Namespace, output: Output) -> int:
     if not shown:
         output.print(f"lab {running.instance} has no links")
     for info in shown:
+        columns = NETEM_COLUMNS if info["backend"] == "netem" else USERSPACE_COLUMNS
         rows = []
         for direction, state in info["directions"].items():
-            params = state.get("params", {})
             counters = state.get("counters", {})
-            rows.append((direction, _describe_params(params), *(counters.get(k, "-") for k in ("seen", "dropped", "delayed", "duplicated", "corrupted"))))
+            rows.append((direction, _describe_params(state.get("params", {})), *(counters.get(k, "-") for k in columns)))
         title = f"link {info['name']}: backend {info['backend']}, daemon {info['daemon']}" + (f", seed {info.get('seed')}" if info.get("seed") is not None else "")
-        output.table(title, ["direction", "parameters", "seen", "dropped", "delayed", "duplicated", "corrupted"], rows)
-        for direction, state in info["directions"].items():
-            if state.get("tc"):
-                output.print(f"{direction}:\n{state['tc']}")
+        output.table(title, ["direction", "parameters", *columns], rows)
+        output.print(f"backend {info['backend']}: {info.get('reason') or 'chosen before socklab recorded why'}")
     return 0
+
+
+USERSPACE_COLUMNS = ("seen", "dropped", "delayed", "duplicated", "corrupted")
+NETEM_COLUMNS = ("sent", "dropped", "overlimits", "requeues", "backlog")  # what netem counts (tc -s qdisc)
 
 
 def _describe_params(params: dict) -> str:
     from .model import Impairment
 
-    known = {k: v for k, v in params.items() if k in Impairment.__dataclass_fields__}
-    return Impairment(**known).describe() if known else "-"
+    return Impairment.from_dict(params).describe() if params else "-"
 
 
 def cmd_link_set(args: argparse.Namespace, output: Output) -> int:
@@ -353,7 +354,9 @@ def cmd_link_set(args: argparse.Namespace, output: Output) -> int:
     if args.json:
         output.data(result)
     else:
-        output.print(f"link {args.link}: " + ", ".join(f"{k}={v}" for k, v in values.items()) + (f" seed={args.seed}" if args.seed is not None else ""))
+        output.print(f"link {args.link}: " + ", ".join([f"{k}={v}" for k, v in values.items()] + ([f"seed={args.seed}"] if args.seed is not None else [])))
+        if result.get("moved"):
+            output.print(f"link {args.link} moved from netem to the userspace backend: {result['reason']}")
     return 0
 
 

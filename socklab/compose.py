@@ -181,7 +181,8 @@ def _link_service(lab: Lab, link: Link) -> tuple[dict[str, Any], list[str]]:
     }
     service.update(_hardening())
     service["cap_add"] = ["NET_ADMIN", "NET_RAW"]
-    service["labels"] = _labels(lab, **{L.NODE: link.a, L.ROLE: "link", L.LINK: link.name, L.LINK_BACKEND: "userspace"})
+    service["labels"] = _labels(lab, **{L.NODE: link.a, L.ROLE: "link", L.LINK: link.name, L.LINK_BACKEND: "userspace",
+                                        L.LINK_REASON: "Compose runs the userspace daemon on every kernel"})
     return service, comments
 
 

@@ -148,9 +148,10 @@ def _netem(backend: DockerBackend) -> Finding:
         has = netem_available(backend)
     except docker.errors.DockerException as err:
         return Finding("netem", False, f"could not probe: {err}", "socklab images")
+    seeded = "seeded links (lab file seed:, link set --seed, every experiment) use the userspace daemon on every kernel, so that their drops replay"
     if has:
-        return Finding("netem", True, "sch_netem works: links with backend auto use netem")
-    return Finding("netem", False, "this kernel has no sch_netem: links with backend auto use the userspace daemon (NFQUEUE, seeded, reproducible); backend: netem labs fail at up", "nothing to do for socklab; for netem itself: modprobe sch_netem (package linux-modules-extra on Ubuntu)")
+        return Finding("netem", True, f"sch_netem works: unseeded links with backend auto use netem; {seeded}")
+    return Finding("netem", False, f"this kernel has no sch_netem: links with backend auto use the userspace daemon (NFQUEUE); {seeded}; backend: netem labs fail at up", "nothing to do for socklab; for netem itself: modprobe sch_netem (package linux-modules-extra on Ubuntu)")
 
 
 def _address_space(backend: DockerBackend) -> Finding:

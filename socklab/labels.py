@@ -25,6 +25,8 @@ CONTENT = "org.socklab.content-hash"
 IMAGE_ROLE = "org.socklab.image"
 LINK = "org.socklab.link"
 LINK_BACKEND = "org.socklab.link-backend"
+LINK_REASON = "org.socklab.link-reason"  # why auto picked that backend, shown by up, link show, doctor, experiments
+LINK_DIRECTION = "org.socklab.link-direction"  # forward | reverse: a netem helper shapes one direction
 SUBNETS = "org.socklab.subnets"  # declared->actual subnet map, for address translation
 
 

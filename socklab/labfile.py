@@ -12,7 +12,7 @@ import os
 import re
 import shlex
 from pathlib import Path
-from typing import Callable, Optional, TypeVar, Union
+from typing import Any, Callable, Optional, TypeVar, Union
 
 import yaml
 
@@ -392,23 +392,34 @@ def _link(reader: Reader, name: str, key_node: yaml.Node, value: yaml.Node, netw
 
     forward = reader.optional(fields, "forward", direction, f"{what} forward", both)
     reverse = reader.optional(fields, "reverse", direction, f"{what} reverse", both)
-    seed = reader.optional(fields, "seed", reader.integer, f"{what} seed", 0)
-    return Link(name, a, b, b in networks, forward, reverse, backend, seed)
+    seed = reader.optional(fields, "seed", reader.integer, f"{what} seed", None)
+    if seed is not None and not 0 <= seed < 2**64:
+        raise reader.fail(fields["seed"][1], f"{what} seed must be a whole number in 0..2**64-1, not {seed}")
+    if seed is not None and backend == "netem":
+        raise reader.fail(fields["backend"][1], f"{what}: backend netem cannot replay a seed (netem's own seed covers "
+                          "loss and corruption only, from one stream all flows share): use backend auto or userspace, "
+                          "or drop the seed")
+    return Link(name, a, b, b in networks, forward, reverse, backend, seed, key_node.start_mark.line + 1)
 
 
 def _impairment(reader: Reader, fields: Fields, base: Impairment, what: str) -> Impairment:
-    result = base
+    """``base`` with the mapping's impairment keys applied together, each value checked at its own line."""
+    changes: dict[str, Any] = {}
     for key in IMPAIRMENT_KEYS:
         if key not in fields:
             continue
         value_node = fields[key][1]
         try:
-            result = result.updated(**impairment_changes({key: reader.plain(value_node, f"{what} {key}")}))
+            changes.update(impairment_changes({key: reader.plain(value_node, f"{what} {key}")}))
         except UnknownKey as err:
             raise reader.fail(value_node, f"{what} {key}: {err}") from None
         except ValueError as err:
             raise reader.fail(value_node, f"{what} {key}: {err}") from None
-    return result
+    try:
+        return base.updated(changes)
+    except ValueError as err:
+        first = next(fields[key][0] for key in IMPAIRMENT_KEYS if key in fields)
+        raise reader.fail(first, f"{what}: {err}") from None
 
 
 def _converter(reader: Reader, parse: Callable[[str], T]) -> Callable[[yaml.Node, str], T]:

@@ -7,15 +7,16 @@ networks and containers, and the compose and graph exporters read them too.
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Optional, Union
+
+from impair.schema import Impairment
 
 IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 
 LINK_BACKENDS = ("auto", "netem", "userspace")
-LOSS_MODELS = ("bernoulli", "gilbert-elliott")
 
 
 @dataclass(frozen=True)
@@ -73,46 +74,6 @@ class Node:
 
 
 @dataclass(frozen=True)
-class Impairment:
-    """One direction's impairment; percentages are 0..100, times in ms."""
-
-    loss: float = 0.0
-    delay_ms: float = 0.0
-    jitter_ms: float = 0.0
-    duplicate: float = 0.0
-    reorder: float = 0.0
-    corrupt: float = 0.0
-    rate: Optional[str] = None
-    loss_model: str = "bernoulli"
-    ge_p: float = 0.0  # Gilbert-Elliott: % chance good -> bad per packet
-    ge_r: float = 100.0  # % chance bad -> good
-    ge_h: float = 100.0  # % loss in the bad state
-    ge_k: float = 0.0  # % loss in the good state
-
-    def to_dict(self) -> dict:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-    def updated(self, **changes: Any) -> "Impairment":
-        return replace(self, **changes)
-
-    def describe(self) -> str:
-        """A short human summary such as 'loss 10% delay 50ms'."""
-        parts = []
-        if self.loss_model == "gilbert-elliott":
-            parts.append(f"GE p={self.ge_p:g}% r={self.ge_r:g}% h={self.ge_h:g}% k={self.ge_k:g}%")
-        elif self.loss:
-            parts.append(f"loss {self.loss:g}%")
-        if self.delay_ms:
-            parts.append(f"delay {self.delay_ms:g}ms" + (f"±{self.jitter_ms:g}ms" if self.jitter_ms else ""))
-        for name in ("duplicate", "reorder", "corrupt"):
-            if getattr(self, name):
-                parts.append(f"{name} {getattr(self, name):g}%")
-        if self.rate:
-            parts.append(f"rate {self.rate}")
-        return " ".join(parts) or "clean"
-
-
-@dataclass(frozen=True)
 class Link:
     """An impaired path between node ``a`` and node-or-network ``b``.
 
@@ -127,7 +88,8 @@ class Link:
     forward: Impairment
     reverse: Impairment
     backend: str = "auto"
-    seed: int = 0
+    seed: Optional[int] = None  # None: the lab file gives none (netem may serve the link)
+    line: int = 0  # where the lab file declares it, for errors found at up
 
     @property
     def directions(self) -> dict[str, Impairment]:

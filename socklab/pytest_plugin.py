@@ -22,6 +22,7 @@ from .docker_backend import DockerBackend
 from .images import ensure_images
 from .lab import Options, RunningLab, remove_stale, up
 from .labfile import load_lab
+from .links import netem_available
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -44,6 +45,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     selected = [item for item in items if (m := item.get_closest_marker("lab")) and m.args and m.args[0] == wanted]
     config.hook.pytest_deselected(items=[item for item in items if item not in selected])
     items[:] = selected
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test marked ``netem`` skips, before its lab comes up, on a kernel without sch_netem."""
+    if item.get_closest_marker("netem") and not netem_available(item.config.stash[_labs_key].backend):
+        pytest.skip("this kernel has no sch_netem: the netem backend cannot run here (tc: 'Specified qdisc kind is unknown')")
 
 
 @pytest.hookimpl(wrapper=True)

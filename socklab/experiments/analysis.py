@@ -44,7 +44,7 @@ def rtt_seconds(experiment: Experiment, point: Point) -> float:
         return 0.0
     link = experiment.lab.links[experiment.link]
     changes = experiment.link_changes(point)
-    return (link.forward.updated(**changes).delay_ms + link.reverse.updated(**changes).delay_ms) / 1000
+    return (link.forward.updated(changes).delay_ms + link.reverse.updated(changes).delay_ms) / 1000
 
 
 def analyze(experiment: Experiment, rows: Sequence[Row], metadata: dict) -> Analysis:

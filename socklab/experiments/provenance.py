@@ -62,7 +62,7 @@ def docker_engine(backend: DockerBackend) -> dict:
 
 def lab_facts(running: "RunningLab", experiment: Experiment) -> dict:
     """The instance, each node's addresses (they key the link's per-flow
-    decisions) and the link's backend as it runs."""
+    decisions) and the link's backend as it runs, with why it was picked."""
     facts: dict = {
         "name": experiment.lab.name,
         "file": str(experiment.lab.path),
@@ -71,5 +71,6 @@ def lab_facts(running: "RunningLab", experiment: Experiment) -> dict:
     }
     if experiment.link is not None:
         shown = running.link(experiment.link).show()
-        facts["link"] = {"name": experiment.link, "backend": shown["backend"], "directions": list(shown.get("directions", {}))}
+        facts["link"] = {"name": experiment.link, "backend": shown["backend"], "backend_reason": shown.get("reason"),
+                         "directions": list(shown.get("directions", {}))}
     return facts

@@ -140,6 +140,10 @@ def _measure(experiment: Experiment, out: Path, pending: Pending, metadata: dict
     clock = time.monotonic()
     running = up(experiment.lab, backend, Options(instance=f"exp-{experiment.name}-{os.getpid()}", ephemeral=True), progress)
     try:
+        if experiment.link is not None:
+            # Every experiment is seeded: a lab whose link has no seed of its own came up on netem where the
+            # kernel has it, and a seed moves the link to the userspace backend before anything is measured.
+            running.link(experiment.link).set(seed=experiment.seed)
         metadata["lab"] = lab_facts(running, experiment)
         for warning in _moved(running, experiment):
             progress(warning)
@@ -179,7 +183,7 @@ def _moved(running: RunningLab, experiment: Experiment) -> list[str]:
 
 
 def _dropped(link: Optional[LinkControl]) -> Optional[int]:
-    """Packets the link has dropped so far, both directions; None where it keeps no count (netem)."""
+    """Packets the link has dropped so far, both directions; None where it reported no count."""
     if link is None:
         return None
     counters = [state.get("counters", {}).get("dropped") for state in link.show().get("directions", {}).values()]

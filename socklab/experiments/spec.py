@@ -22,7 +22,7 @@ from ..impairment import (
     impairment_changes,
     parse_ms,
     parse_percent,
-    parse_rate,
+    rate_text,
 )
 from ..labfile import Reader, compose_yaml, find_lab, labs_dir, load_lab, read_text
 from ..model import Lab
@@ -39,7 +39,7 @@ EPHEMERAL_PORTS = 32768  # where Linux starts picking ports: fixed source ports 
 UNITS = {"loss": "%", "duplicate": "%", "reorder": "%", "corrupt": "%", "delay": "ms", "jitter": "ms"}
 _PARSERS: dict[str, Callable[[str], Any]] = {
     "loss": parse_percent, "duplicate": parse_percent, "reorder": parse_percent, "corrupt": parse_percent,
-    "delay": parse_ms, "jitter": parse_ms, "rate": parse_rate,
+    "delay": parse_ms, "jitter": parse_ms, "rate": rate_text,
 }
 
 def experiments_dir() -> Path:
@@ -159,6 +159,9 @@ def _link(reader: Reader, key_node: yaml.Node, node: yaml.Node, lab: Lab) -> tup
             raise reader.fail(node, f"link: {err}") from None
     if name not in lab.links:
         raise reader.fail(node, f"lab {lab.name!r} has no link {name!r} (links: {', '.join(lab.links) or 'none'})")
+    if lab.links[name].backend == "netem":
+        raise reader.fail(node, f"link {name!r} is backend netem, which cannot replay the experiment's seed: "
+                                "use backend auto or userspace in the lab file")
     return name, settings
 
 
@@ -205,7 +208,7 @@ def _range(reader: Reader, node: yaml.Node, name: str) -> tuple[str, ...]:
         if key not in fields:
             raise reader.fail(node, f"sweep {name!r} needs from, to and step")
     parse = _PARSERS.get(name, float)
-    if parse is parse_rate:
+    if parse is rate_text:
         raise reader.fail(node, f"sweep {name!r}: rates are listed, not ranged")
 
     def number(key: str) -> float:

@@ -58,7 +58,9 @@ def test_udp_backoff_same_seed_same_rows_other_seed_other_rows(tmp_path: Path) -
     assert {row["outcome"] for row in rows(a)} <= {"answered", "gave-up"}
     assert any(int(row["attempts"]) > 1 for row in rows(a)), "30% loss each way retried nothing: the link is not in the path"
     facts = metadata(a)
-    assert facts["parameters"]["seed"] == 1 and facts["lab"]["link"]["backend"] in ("userspace", "netem")
+    assert facts["parameters"]["seed"] == 1 and facts["lab"]["link"]["backend"] == "userspace", "a seeded run must replay: userspace on every kernel"
+    assert "seed" in facts["lab"]["link"]["backend_reason"], facts["lab"]["link"]
+    assert "Every retry is a drop the link counted" in (a / "summary.md").read_text(), "each retry must match a drop the link counted"
     assert facts["software"]["kernel"] and facts["docker"]["version"] and facts["started"] <= facts["ended"]
     assert (a / "udp-backoff.png").stat().st_size > 10_000
     assert "| loss (%) | trials | mean attempts | model |" in (a / "summary.md").read_text()

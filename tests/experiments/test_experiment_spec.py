@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from socklab.errors import BadInput, LabFileError
+from socklab.experiments.analysis import rtt_seconds
 from socklab.experiments.spec import experiments_dir, load_experiment
 
 LAB = experiments_dir() / "lossy-link.lab.yaml"
@@ -96,3 +97,21 @@ def test_mistakes_name_file_and_line(tmp_path: Path, change: tuple[str, str], li
 def test_an_unknown_experiment_lists_the_known_ones() -> None:
     with pytest.raises(BadInput, match="unknown experiment 'nope'.*udp-backoff"):
         load_experiment("nope")
+
+
+def test_a_netem_link_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    """Every experiment is seeded, and backend netem cannot replay a seed."""
+    lab = tmp_path / "netem.lab.yaml"
+    lab.write_text(LAB.read_text().replace("    backend: auto\n    seed: 1\n", "    backend: netem\n"))
+    path = tmp_path / "exp.yaml"
+    path.write_text(VALID.replace("LAB", str(lab)))
+    with pytest.raises(LabFileError, match="cannot replay the experiment's seed") as info:
+        load_experiment(path)
+    assert info.value.line == 3
+
+
+def test_the_round_trip_a_swept_delay_adds_is_both_directions(tmp_path: Path) -> None:
+    """The TCP models fall back on it when no lossless UDP point measured the round trip."""
+    text = VALID.replace("loss: {from: 0%, to: 30%, step: 10%}", "loss: [0%]\n  delay: {from: 10ms, to: 20ms, step: 10ms}")
+    experiment = load_experiment(write(tmp_path, text))
+    assert [rtt_seconds(experiment, point) for point in experiment.points] == [0.02, 0.04]

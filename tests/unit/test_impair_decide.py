@@ -7,7 +7,8 @@ import statistics
 
 import pytest
 
-from impair.decide import Decision, FlowStreams, Impairment, TokenBucket, decide, parse_rate, uniform
+from impair.decide import Decision, FlowStreams, Impairment, TokenBucket, decide, uniform
+from impair.schema import parse_rate
 
 FLOW_A = (17, "10.213.0.1", 40000, "10.213.0.2", 1234)
 FLOW_B = (6, "10.213.0.1", 40001, "10.213.0.2", 1234)

@@ -49,6 +49,7 @@ def test_good_lab_parses_with_per_direction_impairment() -> None:
     link = lab.links["wan"]
     assert (link.forward.loss, link.forward.delay_ms) == (10.0, 50.0)
     assert (link.reverse.loss, link.reverse.delay_ms) == (0.0, 50.0)
+    assert (link.seed, link.backend, link.line) == (None, "auto", 13)
 
 
 @pytest.mark.parametrize(
@@ -64,8 +65,13 @@ def test_good_lab_parses_with_per_direction_impairment() -> None:
         (GOOD.replace("service: udp-server", "service: ftp"), 6, "unknown service 'ftp'"),
         (GOOD.replace("delay: 50ms", "delay: soon"), 16, "not a duration"),
         (GOOD.replace("address: 10.10.1.10", "address: 10.10.1.1"), 8, "reserved"),
+        (GOOD.replace("    loss: 10%\n", "    backend: netem\n    seed: 3\n    loss: 10%\n"), 15, "backend netem cannot replay a seed"),
+        (GOOD.replace("    loss: 10%\n", "    seed: -1\n    loss: 10%\n"), 15, "seed must be a whole number in 0..2**64-1"),
+        (GOOD.replace("    delay: 50ms\n", "    reorder: 10%\n"), 15, "reorder sends some packets ahead of the delayed ones"),
+        (GOOD.replace("    loss: 10%\n", "    loss: {model: gilbert-elliott, q: 1%}\n"), 15, "unknown key 'q'"),
     ],
-    ids=["bad-yaml", "unknown-key", "undeclared-network", "address-outside", "duplicate-name", "bad-percent", "bad-link-end", "unknown-service", "bad-duration", "gateway-address"],
+    ids=["bad-yaml", "unknown-key", "undeclared-network", "address-outside", "duplicate-name", "bad-percent", "bad-link-end",
+         "unknown-service", "bad-duration", "gateway-address", "netem-with-seed", "bad-seed", "reorder-without-delay", "bad-ge-key"],
 )
 def test_errors_name_the_line(text: str, line: int, words: str) -> None:
     error = error_of(text)

@@ -32,7 +32,7 @@ def retries_check(records: Sequence[dict]) -> Check:
     not the seeded link, decided that row, and it may differ next run."""
     counted = [r for r in records if r["link_drops"] is not None]
     if not counted:
-        return Check("Retries not compared with drops: the link keeps no drop count (netem backend).", None)
+        return Check("Retries not compared with drops: the link reported no drop count.", None)
     retries, drops = sum(r["retries"] for r in counted), sum(r["link_drops"] for r in counted)
     off = [f"{r['loss']:g}%: {r['retries']} retries, {r['link_drops']} drops" for r in counted if r["retries"] != r["link_drops"]]
     if not off:

@@ -14,6 +14,7 @@ import uuid
 from typing import TYPE_CHECKING, Optional
 
 from . import labels as L
+from .catalog import NODE_IMAGE
 from .model import Ready
 from .pcap import Packet, read_pcap
 from .readiness import wait_ready
@@ -51,7 +52,7 @@ class Capture:
         labels = dict(node.labels, **{L.ROLE: "capture"})
         self.helper = self.running.backend.create_container(
             f"{node.name}-capture-{uuid.uuid4().hex[:6]}",
-            "socklab/node",
+            NODE_IMAGE,
             self.argv(),
             labels,
             network_mode=f"container:{node.id}",

@@ -7,8 +7,9 @@ exactly the same spellings.
 from __future__ import annotations
 
 import re
-from typing import Union
+from typing import Optional, Union
 
+from .errors import BadInput
 from .model import Impairment, LOSS_MODELS
 
 Value = Union[str, int, float]
@@ -95,3 +96,27 @@ def _loss_model(spec: dict) -> dict[str, object]:
 
 
 IMPAIRMENT_KEYS = ("loss", "delay", "jitter", "duplicate", "reorder", "corrupt", "rate")
+
+
+def parse_seed(value: Value) -> int:
+    """A seed as the link daemon takes it: a whole number in 0..2**64-1."""
+    try:
+        seed = int(str(value).strip())
+    except ValueError:
+        seed = -1
+    if not 0 <= seed < 2**64:
+        raise ValueError(f"seed must be a whole number in 0..2**64-1, not {value!r}")
+    return seed
+
+
+def link_set_request(values: dict[str, Value], seed: Optional[Value]) -> tuple[dict[str, object], Optional[int]]:
+    """What ``socklab link set`` and the web view check before changing a link:
+    the same rules and the same words for both. BadInput when they fail."""
+    try:
+        changes = impairment_changes(values)
+        checked_seed = None if seed is None else parse_seed(seed)
+    except (ValueError, KeyError) as err:
+        raise BadInput(str(err) if isinstance(err, ValueError) else f"unknown parameter {err.args[0]!r}") from None
+    if not changes and checked_seed is None:
+        raise BadInput("nothing to change: give --loss, --delay, ... or --seed")
+    return changes, checked_seed

@@ -109,7 +109,7 @@ def parse_seed(value: Value) -> int:
     return seed
 
 
-def link_set_request(values: dict[str, Value], seed: Optional[Value]) -> tuple[dict[str, object], Optional[int]]:
+def link_set_request(values: dict[str, Value | dict], seed: Optional[Value]) -> tuple[dict[str, object], Optional[int]]:
     """What ``socklab link set`` and the web view check before changing a link:
     the same rules and the same words for both. BadInput when they fail."""
     try:

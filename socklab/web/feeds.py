@@ -17,6 +17,7 @@ import os
 import selectors
 import subprocess
 import threading
+import time
 from typing import TYPE_CHECKING, Optional
 
 from .. import labels as L
@@ -27,6 +28,7 @@ from ..model import Link
 if TYPE_CHECKING:
     from ..lab import RunningLab
 
+RETRY_AFTER = 2.0  # seconds before a reader that failed is started again (the lab may be down)
 EVENTS_PER_POLL = 100  # the newest this many per poll; the strip marks how many it skipped
 NETEM_LOOP = "while read -r _; do tc -s -j qdisc show 2>/dev/null | tr -d '\\n'; echo; done"
 NETEM_NOTE = ("netem decides in the kernel and keeps counters only (tc -s qdisc): "
@@ -36,8 +38,9 @@ NETEM_NOTE = ("netem decides in the kernel and keeps counters only (tc -s qdisc)
 class LineChannel:
     """``docker exec -i CONTAINER ARGV`` kept running: a line out, a line back.
 
-    Started on first use and again if it died; ``close`` ends it by closing
-    its input, which also happens by itself if this process is killed.
+    Started on first use and again if it died, at most every ``RETRY_AFTER``
+    seconds; ``close`` ends it by closing its input, which also happens by
+    itself if this process is killed.
     """
 
     def __init__(self, container: str, argv: list[str], timeout: float = 5.0) -> None:
@@ -45,23 +48,32 @@ class LineChannel:
         self.timeout = timeout
         self._proc: Optional[subprocess.Popen] = None
         self._buffer = b""
+        self._failed: Optional[tuple[float, str]] = None
         self._lock = threading.Lock()
 
-    def ask(self, line: str) -> str:
-        """Send one line, return the answer line; SocklabError when none comes in time."""
+    def ask(self, *lines: str) -> list[str]:
+        """Send lines, return their answer lines; SocklabError when they do not come in time.
+
+        All lines go out before the first answer is read: one round trip however many they are.
+        """
         with self._lock:
             if self._proc is None or self._proc.poll() is not None:
+                if self._failed is not None and time.monotonic() - self._failed[0] < RETRY_AFTER:
+                    raise SocklabError(self._failed[1])
                 self._buffer = b""
                 self._proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                               stderr=subprocess.DEVNULL)
             assert self._proc.stdin is not None and self._proc.stdout is not None
             try:
-                self._proc.stdin.write(line.encode() + b"\n")
+                self._proc.stdin.write(b"".join(line.encode() + b"\n" for line in lines))
                 self._proc.stdin.flush()
-                return self._read_line(self._proc.stdout.fileno())
+                answers = [self._read_line(self._proc.stdout.fileno()) for _ in lines]
             except (OSError, SocklabError) as err:
                 self._end()
-                raise SocklabError(f"no answer from {self.argv[3]}: {err}") from None
+                self._failed = (time.monotonic(), f"no answer from {self.argv[3]}: {err}")
+                raise SocklabError(self._failed[1]) from None
+            self._failed = None
+            return answers
 
     def _read_line(self, fd: int) -> str:
         with selectors.DefaultSelector() as selector:
@@ -103,12 +115,9 @@ class LinkFeed:
         self.link = link
         self.names = list(link.directions)  # forward, reverse: "a->b", "b->a"
 
-    def state(self) -> dict:
+    def poll(self, since: int) -> tuple[dict, Optional[dict]]:
+        """The link's state, and its packets after ``since`` (newest first) or None where none are recorded."""
         raise NotImplementedError
-
-    def packets(self, since: int) -> Optional[dict]:
-        """Events after ``since`` (newest first), or None where the backend records none."""
-        return None
 
     def close(self) -> None:
         """Nothing to close by default."""
@@ -124,28 +133,21 @@ class DaemonFeed(LinkFeed):
         self.channel = LineChannel(helper, ["sh", "-c", 'cd "$0" && exec "$@"', SERVICES_DIR, *CTL, "relay"])
         self.wire = {"out": self.names[0], "in": self.names[1]}
 
-    def _ask(self, request: dict) -> dict:
-        answer = json.loads(self.channel.ask(json.dumps(request)))
-        if "error" in answer:
-            raise SocklabError(answer["error"])
-        return answer
-
-    def state(self) -> dict:
+    def poll(self, since: int) -> tuple[dict, Optional[dict]]:
+        """The daemon's state and its events after ``since``, in one round trip."""
         try:
-            answer = self._ask({"op": "show"})
+            lines = self.channel.ask(json.dumps({"op": "show"}),
+                                     json.dumps({"op": "events", "since": since, "limit": EVENTS_PER_POLL}))
+            shown, events = (json.loads(line) for line in lines)
+            if "error" in shown or "error" in events:
+                raise SocklabError(shown.get("error") or events["error"])
         except (SocklabError, ValueError) as err:
-            return {"backend": self.backend, "daemon": f"down: {err}", "seed": None, "directions": {}}
-        directions = {self.wire[wire]: answer[wire] for wire in ("out", "in")}
-        return {"backend": self.backend, "daemon": "running", "seed": answer.get("seed"), "directions": directions}
-
-    def packets(self, since: int) -> Optional[dict]:
-        try:
-            answer = self._ask({"op": "events", "since": since, "limit": EVENTS_PER_POLL})
-        except (SocklabError, ValueError):
-            return {"events": [], "last": since, "skipped": 0}
-        for event in answer["events"]:
+            down: dict = {"backend": self.backend, "daemon": f"down: {err}", "seed": None, "directions": {}}
+            return down, {"events": [], "last": since, "skipped": 0}
+        directions = {self.wire[wire]: shown[wire] for wire in ("out", "in")}
+        for event in events["events"]:
             event["dir"] = self.wire.get(event["dir"], event["dir"])
-        return answer
+        return {"backend": self.backend, "daemon": "running", "seed": shown.get("seed"), "directions": directions}, events
 
     def close(self) -> None:
         self.channel.close()
@@ -161,14 +163,14 @@ class NetemFeed(LinkFeed):
         super().__init__(link)
         self.channels = [LineChannel(helper, ["sh", "-c", NETEM_LOOP]) for helper in helpers]
 
-    def state(self) -> dict:
+    def poll(self, since: int) -> tuple[dict, Optional[dict]]:
         directions = {}
         for name, channel in zip(self.names, self.channels):
             try:
-                directions[name] = netem_counters(json.loads(channel.ask("") or "[]"))
+                directions[name] = netem_counters(json.loads(channel.ask("")[0] or "[]"))
             except (SocklabError, ValueError) as err:
                 directions[name] = {"params": {}, "counters": {}, "error": str(err)}
-        return {"backend": self.backend, "daemon": "kernel", "seed": None, "directions": directions}
+        return {"backend": self.backend, "daemon": "kernel", "seed": None, "directions": directions}, None
 
     def close(self) -> None:
         for channel in self.channels:

@@ -16,7 +16,9 @@ import threading
 import time
 from collections import deque
 from dataclasses import fields, replace
-from typing import TYPE_CHECKING, Iterator, Optional
+from typing import TYPE_CHECKING, Generator, Optional
+
+import docker.errors
 
 from .. import labels as L
 from ..model import Impairment, Lab
@@ -53,6 +55,10 @@ class Live:
 
     def watch(self) -> "Watch":
         return Watch(self)
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped
 
     def poke(self) -> None:
         """Poll now (after a change made from the page) rather than at the next tick."""
@@ -114,10 +120,9 @@ class Live:
 
     def _poll(self) -> None:
         for name, feed in self.feeds.items():
-            state = dict(feed.state(), note=feed.note)
-            packets = feed.packets(self._since[name])
+            state, packets = feed.poll(self._since[name])
             with self._cond:
-                self.links[name] = state
+                self.links[name] = dict(state, note=feed.note)
                 if packets is not None:
                     self._add_rows(name, packets)
         if time.monotonic() - self._nodes_polled >= NODES_EVERY:
@@ -136,7 +141,7 @@ class Live:
         wanted = [f"{L.PROJECT}=1", f"{L.LAB}={self.running.instance}", f"{L.ROLE}=node"]
         try:
             found = self.running.backend.api.containers(all=True, filters={"label": wanted})
-        except Exception:  # the engine went away: say so on the page rather than stop polling
+        except (docker.errors.DockerException, OSError):  # the engine went away: the page says so
             found = None
         states = {c["Labels"].get(L.NODE): c["State"] for c in found or []}
         with self._cond:
@@ -171,12 +176,12 @@ class Watch:
             self.live._watchers -= 1
 
 
-def views(live: Live, heartbeat: float = 15.0) -> Iterator[Optional[dict]]:
+def views(live: Live, heartbeat: float = 15.0) -> Generator[Optional[dict], None, None]:
     """What one page is sent: a view whenever something it shows changed, None as a heartbeat."""
     after: dict[str, int] = {}
     tick, last, quiet_since = 0, "", time.monotonic()
     with live.watch():
-        while True:
+        while not live.stopped:
             tick = live.wait(tick, timeout=1.0)
             view = live.view(after)
             settled = json.dumps({k: v for k, v in view.items() if k != "strips"}, sort_keys=True)

@@ -14,7 +14,7 @@ import webbrowser
 from typing import TYPE_CHECKING
 
 from ..console import Output
-from ..errors import SocklabError
+from ..errors import BadInput
 from .server import WebServer, host_dot
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ def serve(running: "RunningLab", host: str, port: int, open_browser: bool, outpu
     try:
         server = WebServer((host, port), running, host_dot())
     except OSError as err:
-        raise SocklabError(f"cannot listen on {host} port {port}: {err.strerror or err}") from None
+        raise BadInput(f"cannot listen on {host} port {port}: {err.strerror or err}") from None
     url = server.url(host)
     try:
         output.print(f"socklab web: the live view of {running.instance} is at {url}")

@@ -43,14 +43,17 @@ class WebServer(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], running: "RunningLab", dot: Optional[Dot]) -> None:
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
-        super().__init__(address, Handler)
         self.running = running
-        self.live = Live(running)
+        self.live = Live(running)  # before binding: a failed bind closes the server, and so this
         self.dot = dot
         self.token = secrets.token_urlsafe(18)
         self._drawings: dict[str, bytes] = {}
+        super().__init__(address, Handler)
 
     def url(self, host: str) -> str:
+        """The address to open; for "every address" the machine's name, which others can reach."""
+        if host in ("0.0.0.0", "::", ""):
+            host = socket.gethostname()
         shown = f"[{host}]" if ":" in host else host
         return f"http://{shown}:{self.server_address[1]}/?token={self.token}"
 
@@ -179,7 +182,10 @@ class Handler(BaseHTTPRequestHandler):
             seconds = 0
         if not low <= seconds <= high:
             raise BadInput(f"seconds must be a whole number from {low} to {high}, not {query.get('seconds')!r}")
-        self.server.running.container(node)  # an unknown node is an error before anything starts
+        try:
+            self.server.running.container(node)  # an unknown node is bad input, before anything starts
+        except SocklabError as err:
+            raise BadInput(str(err)) from None
         capture = Capture(self.server.running, node).start()
         try:
             time.sleep(seconds)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import time
+from collections import deque
 from importlib import resources
+from types import SimpleNamespace
 
 import pytest
 
 from socklab.errors import BadInput
 from socklab.impairment import link_set_request, parse_seed
 from socklab.web import _loopback
-from socklab.web.feeds import netem_counters
+from socklab.web import live as live_module
+from socklab.web.feeds import LinkFeed, netem_counters
 from socklab.web.server import STATIC
 
 
@@ -64,3 +68,55 @@ def test_the_page_ships_with_the_package() -> None:
                                             ("0.0.0.0", False), ("10.1.2.3", False), ("lab.example", False)])
 def test_hosts_other_than_loopback_are_told_about_the_token(host: str, loopback: bool) -> None:
     assert _loopback(host) is loopback
+
+
+class FakeFeed(LinkFeed):
+    """A link whose daemon saw ``rate`` packets since the last poll and keeps the newest 100 of them."""
+
+    backend = "userspace"
+
+    def __init__(self, rate: int) -> None:
+        self.rate, self.last, self.polls = rate, 0, 0
+
+    def poll(self, since: int) -> tuple[dict, dict]:
+        self.polls += 1
+        self.last += self.rate
+        newest = range(self.last, max(since, self.last - 100), -1)
+        events = [{"seq": n, "fate": "dropped" if n % 10 == 0 else "passed"} for n in newest]
+        return {"backend": "userspace", "daemon": "running", "directions": {}}, {
+            "events": events, "last": self.last, "skipped": self.last - since - len(events)}
+
+
+class FakeLab:
+    instance = "fake"
+    lab = SimpleNamespace(links={})
+
+    def status(self) -> list:
+        return []
+
+
+def test_the_strip_samples_a_fast_link_and_says_what_it_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(live_module.Live, "_poll_nodes", lambda self: None)
+    live = live_module.Live(FakeLab())  # type: ignore[arg-type]
+    feed = FakeFeed(rate=2500)  # 10,000 packets/s at four polls a second
+    live.feeds = {"wan": feed}
+    live.strips = {"wan": deque(maxlen=live_module.STRIP)}
+    live._since = {"wan": 0}
+    try:
+        time.sleep(0.6)
+        assert feed.polls == 0, "nothing is polled while no page watches"
+        stream = live_module.views(live)
+        first = next(stream)
+        rows = first["strips"]["wan"]
+        assert rows[0]["seq"] == feed.last and all(a["n"] > b["n"] for a, b in zip(rows, rows[1:]))
+        markers = [row["skipped"] for row in rows if "skipped" in row]
+        assert markers and all(m == 2400 for m in markers)
+        assert len(rows) <= live_module.STRIP
+        second = next(stream)["strips"]["wan"]
+        assert second and min(r["n"] for r in second) > max(r["n"] for r in rows), "a page gets each row once"
+        stream.close()
+        polls = feed.polls
+        time.sleep(0.6)
+        assert feed.polls <= polls + 1, "polling stops when the last page goes"
+    finally:
+        live.close()

@@ -7,9 +7,10 @@ helper, over three windows of ``WINDOW`` seconds each:
 
 1. idle, no page open (nothing is polled);
 2. idle, one page open in headless chromium (polled four times a second);
-3. the same page while ``flood`` sends 10,000 datagrams/s through the link
-   (each one answered, so the daemon decides about 20,000 packets/s if it
-   keeps up): the strip samples at most 100 packets per quarter second.
+3. the same page while ``flood`` sends 5,000 datagrams/s through the link,
+   each one answered: 10,000 packets/s cross the link (if the daemon and
+   this machine keep up; the table says what the link saw). The strip
+   samples at most 100 packets per quarter second.
 
 Also prints the packets/s the link saw, the page updates per second it got,
 how many packets the strip skipped, and how long the page took to answer a
@@ -39,7 +40,7 @@ from socklab.lab import Options, RunningLab, up
 from socklab.labfile import load_lab
 
 WINDOW = 30.0
-RATE = 10_000
+RATE = 10_000  # packets/s on the link, both directions: half of them datagrams, half answers
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -111,8 +112,9 @@ def views(browser) -> int:  # type: ignore[no-untyped-def]
     return int(browser.execute_script("return Number(document.body.dataset.views || 0)"))
 
 
-def seen(lab: RunningLab) -> int:
-    return sum(d["counters"]["seen"] for d in lab.link("wan").show()["directions"].values())
+def seen(lab: RunningLab) -> list[int]:
+    """Packets the link daemon decided, per direction (forward, reverse)."""
+    return [d["counters"]["seen"] for d in lab.link("wan").show()["directions"].values()]
 
 
 def main() -> int:
@@ -151,23 +153,24 @@ def main() -> int:
             rows.append(("idle, page open", f"{usage['server']:.2f}", f"{usage['readers']:.2f}", f"{usage['relay']:.2f}",
                          "0", f"{rate:.1f}", "-", "-"))
 
-            count = int(RATE * (WINDOW + 10))
+            datagrams = RATE // 2
+            count = int(datagrams * (WINDOW + 10))
             flood = threading.Thread(target=lambda: lab.exec(
-                "client", ["flood", "server", "1234", "--count", str(count), "--interval", str(1 / RATE), "--source-port", "41000",
+                "client", ["flood", "server", "1234", "--count", str(count), "--interval", str(1 / datagrams), "--source-port", "41000",
                            "--wait", "0.5"], timeout=WINDOW + 120))
             flood.start()
             time.sleep(4)
             packets, updates, started = seen(lab), views(browser), time.monotonic()
             usage = measure(group, WINDOW)
             elapsed = time.monotonic() - started
-            packets_rate = (seen(lab) - packets) / elapsed
+            forward, reverse = ((after - before) / elapsed for after, before in zip(seen(lab), packets))
             rate = (views(browser) - updates) / elapsed
             called = time.monotonic()
             skipped = browser.execute_script(
                 "return [...document.querySelectorAll('#strip tr.skipped')].map(r => r.textContent).slice(0, 3)")
             answer_ms = 1000 * (time.monotonic() - called)
-            rows.append((f"flood {RATE}/s, page open", f"{usage['server']:.2f}", f"{usage['readers']:.2f}", f"{usage['relay']:.2f}",
-                         f"{packets_rate:,.0f}", f"{rate:.1f}", "; ".join(s.strip(" …") for s in skipped) or "none",
+            rows.append((f"flood {datagrams}/s + answers, page open", f"{usage['server']:.2f}", f"{usage['readers']:.2f}", f"{usage['relay']:.2f}",
+                         f"{forward:,.0f} + {reverse:,.0f}", f"{rate:.1f}", "; ".join(s.strip(" …") for s in skipped) or "none",
                          f"{answer_ms:.0f}"))
             flood.join()
     finally:
@@ -178,7 +181,7 @@ def main() -> int:
             server.wait(timeout=30)
         lab.down()
     table = Table(title=f"socklab web: percent of one core over {WINDOW:g} s windows (/proc/<pid>/stat utime+stime)")
-    for column in ("window", "server %", "docker exec readers %", "ctl relay in helper %", "link packets/s",
+    for column in ("window", "server %", "docker exec readers %", "ctl relay in helper %", "link packets/s (fwd + rev)",
                    "page updates/s", "strip: latest skip markers", "page answers a script in ms"):
         table.add_column(column)
     for row in rows:

@@ -56,7 +56,15 @@ function follow() {
   source.onmessage = (event) => update(JSON.parse(event.data));
 }
 
+let lastUpdate = 0;
+// The server sends a view only when something changed: rates older than that are over.
+setInterval(() => {
+  if (performance.now() - lastUpdate < 1500) return;
+  for (const rate of document.querySelectorAll(".counters small")) rate.textContent = "";
+}, 1000);
+
 function update(view) {
+  lastUpdate = performance.now();
   document.body.dataset.views = String(Number(document.body.dataset.views || 0) + 1);  // read by the benchmark
   renderNodes(view.nodes);
   for (const [name, state] of Object.entries(view.links)) renderLink(name, state);
@@ -176,7 +184,7 @@ function renderLink(name, state) {
       previous[key] = [value, now];
       const rate = now > then ? Math.max(0, (value - before) / (now - then)) : 0;
       return el("td", { class: "num", "data-counter": counter },
-        String(value), el("br"), el("small", {}, rate ? `${Math.round(rate)}/s` : ""));
+        String(value), el("br"), el("small", {}, Math.round(rate) ? `${Math.round(rate)}/s` : ""));
     });
     return el("tr", { "data-direction": direction },
       el("td", {}, direction), el("td", {}, describe(figures.params || {})), ...cells);

@@ -117,7 +117,12 @@ def seen(lab: RunningLab) -> list[int]:
     return [d["counters"]["seen"] for d in lab.link("wan").show()["directions"].values()]
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, _interrupt)  # a timeout's SIGTERM still takes the lab down
     backend = DockerBackend()
     ensure_images(backend.client)
     console = Console(width=180)
@@ -140,6 +145,7 @@ def main() -> int:
         time.sleep(2)
         usage = measure({"server": [server.pid]}, WINDOW)
         rows.append(("idle, no page open", f"{usage['server']:.2f}", "-", "-", "-", "-", "-", "-"))
+        console.print(rows[-1])
 
         browser = open_page(url)
         if browser is None:
@@ -152,6 +158,7 @@ def main() -> int:
             rate = (views(browser) - updates) / WINDOW
             rows.append(("idle, page open", f"{usage['server']:.2f}", f"{usage['readers']:.2f}", f"{usage['relay']:.2f}",
                          "0", f"{rate:.1f}", "-", "-"))
+            console.print(rows[-1])
 
             datagrams = RATE // 2
             count = int(datagrams * (WINDOW + 10))
@@ -172,6 +179,7 @@ def main() -> int:
             rows.append((f"flood {datagrams}/s + answers, page open", f"{usage['server']:.2f}", f"{usage['readers']:.2f}", f"{usage['relay']:.2f}",
                          f"{forward:,.0f} + {reverse:,.0f}", f"{rate:.1f}", "; ".join(s.strip(" …") for s in skipped) or "none",
                          f"{answer_ms:.0f}"))
+            console.print(rows[-1])
             flood.join()
     finally:
         if browser is not None:

@@ -101,7 +101,7 @@ def open_page(url: str):  # type: ignore[no-untyped-def]
         return None
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1500,1250"):
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
         options.add_argument(argument)
     browser = webdriver.Chrome(service=Service(driver), options=options)
     browser.get(url)
@@ -129,7 +129,7 @@ def main() -> int:
     lab = up(load_lab("udp-loss"), backend, Options(instance="bench-web", ephemeral=True))
     server: Optional[subprocess.Popen] = None
     browser = None
-    rows = []
+    rows: list[tuple[str, ...]] = []
     try:
         lab.link("wan").set(loss=1.0)
         server = subprocess.Popen([sys.executable, "-m", "socklab.cli", "web", lab.instance, "--no-open"],
@@ -156,15 +156,15 @@ def main() -> int:
             updates = views(browser)
             usage = measure(group, WINDOW)
             rate = (views(browser) - updates) / WINDOW
-            rows.append(("idle, page open", f"{usage['server']:.2f}", f"{usage['readers']:.2f}", f"{usage['relay']:.2f}",
-                         "0", f"{rate:.1f}", "-", "-"))
+            shares = [f"{usage[group]:.2f}" for group in ("server", "readers", "relay")]
+            rows.append(("idle, page open", *shares, "0", f"{rate:.1f}", "-", "-"))
             console.print(rows[-1])
 
             datagrams = RATE // 2
             count = int(datagrams * (WINDOW + 10))
             flood = threading.Thread(target=lambda: lab.exec(
-                "client", ["flood", "server", "1234", "--count", str(count), "--interval", str(1 / datagrams), "--source-port", "41000",
-                           "--wait", "0.5"], timeout=WINDOW + 120))
+                "client", ["flood", "server", "1234", "--count", str(count), "--interval", str(1 / datagrams),
+                           "--source-port", "41000", "--wait", "0.5"], timeout=WINDOW + 120))
             flood.start()
             time.sleep(4)
             packets, updates, started = seen(lab), views(browser), time.monotonic()
@@ -176,9 +176,10 @@ def main() -> int:
             skipped = browser.execute_script(
                 "return [...document.querySelectorAll('#strip tr.skipped')].map(r => r.textContent).slice(0, 3)")
             answer_ms = 1000 * (time.monotonic() - called)
-            rows.append((f"flood {datagrams}/s + answers, page open", f"{usage['server']:.2f}", f"{usage['readers']:.2f}", f"{usage['relay']:.2f}",
-                         f"{forward:,.0f} + {reverse:,.0f}", f"{rate:.1f}", "; ".join(s.strip(" …") for s in skipped) or "none",
-                         f"{answer_ms:.0f}"))
+            shares = [f"{usage[group]:.2f}" for group in ("server", "readers", "relay")]
+            markers = "; ".join(s.strip(" …") for s in skipped) or "none"
+            rows.append((f"flood {datagrams}/s + answers, page open", *shares, f"{forward:,.0f} + {reverse:,.0f}",
+                         f"{rate:.1f}", markers, f"{answer_ms:.0f}"))
             console.print(rows[-1])
             flood.join()
     finally:

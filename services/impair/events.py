@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from itertools import islice
-from typing import Optional, Union
+from typing import Union
 
 CAPACITY = 1024
 MAX_LIMIT = 1000
@@ -53,15 +53,16 @@ class Events:
 
 
 def _row(seq: int, when: float, direction: str, flow: Flow, size: int, fate: str, delay: float) -> dict:
-    proto: Optional[Union[int, str]] = flow[0] if flow else None
+    proto = flow[0] if flow else None
+    ends: tuple = (None, None, None, None)  # src, sport, dst, dport: unparsed packets have none
     if len(flow) == 5:
-        src, sport, dst, dport = flow[1], flow[2], flow[3], flow[4]
+        ends = flow[1:]
     elif len(flow) == 3:
-        src, sport, dst, dport = flow[1], None, flow[2], None
-    else:
-        src = sport = dst = dport = None
+        ends = (flow[1], None, flow[2], None)
+    src, sport, dst, dport = ends
     return {
-        "seq": seq, "time": round(when, 6), "dir": direction, "proto": _PROTOCOLS.get(proto, proto),  # type: ignore[arg-type]
+        "seq": seq, "time": round(when, 6), "dir": direction,
+        "proto": _PROTOCOLS.get(proto, proto) if isinstance(proto, int) else proto,
         "src": src, "sport": sport, "dst": dst, "dport": dport, "size": size, "fate": fate,
         "delay_ms": round(delay * 1000, 3),
     }

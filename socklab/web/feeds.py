@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 RETRY_AFTER = 2.0  # seconds before a reader that failed is started again (the lab may be down)
 EVENTS_PER_POLL = 100  # the newest this many per poll; the strip marks how many it skipped
+NETEM_COUNTERS = ("packets", "bytes", "drops", "overlimits", "requeues", "backlog", "qlen")
 NETEM_LOOP = "while read -r _; do tc -s -j qdisc show 2>/dev/null | tr -d '\\n'; echo; done"
 NETEM_NOTE = ("netem decides in the kernel and keeps counters only (tc -s qdisc): "
               "it records no packet, so there is no strip for this link")
@@ -147,7 +148,8 @@ class DaemonFeed(LinkFeed):
         directions = {self.wire[wire]: shown[wire] for wire in ("out", "in")}
         for event in events["events"]:
             event["dir"] = self.wire.get(event["dir"], event["dir"])
-        return {"backend": self.backend, "daemon": "running", "seed": shown.get("seed"), "directions": directions}, events
+        state = {"backend": self.backend, "daemon": "running", "seed": shown.get("seed"), "directions": directions}
+        return state, events
 
     def close(self) -> None:
         self.channel.close()
@@ -181,14 +183,14 @@ def netem_counters(qdiscs: list[dict]) -> dict:
     """The netem qdisc's figures from ``tc -s -j qdisc show``, named as tc names them."""
     for qdisc in qdiscs:
         if qdisc.get("kind") == "netem":
-            counters = {key: qdisc.get(key, 0) for key in ("packets", "bytes", "drops", "overlimits", "requeues", "backlog", "qlen")}
+            counters = {key: qdisc.get(key, 0) for key in NETEM_COUNTERS}
             return {"params": {"tc": qdisc.get("options", {})}, "counters": counters, "dev": qdisc.get("dev")}
     return {"params": {}, "counters": {}, "error": "no netem qdisc found"}
 
 
 def feed_for(running: "RunningLab", link: Link) -> LinkFeed:
-    helpers = sorted((h for h in running.helpers if h.labels.get(L.LINK) == link.name and h.labels.get(L.ROLE) == "link"),
-                     key=lambda h: h.name)
+    ours = (h for h in running.helpers if h.labels.get(L.LINK) == link.name and h.labels.get(L.ROLE) == "link")
+    helpers = sorted(ours, key=lambda h: h.name)
     if not helpers:
         raise SocklabError(f"link {link.name!r} has no helper container: the lab is incomplete")
     if helpers[0].labels.get(L.LINK_BACKEND, "userspace") == "netem":

@@ -127,7 +127,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def _authorised(self, query: dict[str, str]) -> None:
         if not hmac.compare_digest(query.get("token", "").encode(), self.server.token.encode()):
-            raise PermissionError("this needs the token printed by socklab web: open the URL it printed, ?token=... included")
+            raise PermissionError("this needs the token printed by socklab web: "
+                                  "open the URL it printed, ?token=... included")
 
     def _lab(self) -> dict:
         running, live = self.server.running, self.server.live
@@ -141,7 +142,8 @@ class Handler(BaseHTTPRequestHandler):
     def _topology(self) -> None:
         svg = self.server.topology()
         if svg is None:
-            self._error(HTTPStatus.NOT_FOUND, "Graphviz 'dot' is missing, so there is no drawing (apt-get install graphviz)")
+            self._error(HTTPStatus.NOT_FOUND, "Graphviz 'dot' is missing, so there is no drawing "
+                                              "(apt-get install graphviz)")
         else:
             self._send(HTTPStatus.OK, "image/svg+xml", svg)
 

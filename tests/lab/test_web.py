@@ -32,6 +32,8 @@ pytestmark = [pytest.mark.lab("udp-loss"), pytest.mark.slow]
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
+BROWSER_ARGUMENTS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--window-size=1500,1250")
 
 
 def _missing() -> Optional[str]:
@@ -116,7 +118,7 @@ def screens(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def page(view: View, downloads: Path) -> Iterator[webdriver.Chrome]:
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1500,1250"):
+    for argument in BROWSER_ARGUMENTS:
         options.add_argument(argument)
     options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
                                               "download.prompt_for_download": False})
@@ -155,7 +157,8 @@ def strip_rows(browser: webdriver.Chrome) -> list[dict]:
 
 
 def udp_client(lab, sport: int, message: str = "hello") -> dict:  # type: ignore[no-untyped-def]
-    result = lab.exec("client", ["udp-client", "--host", "server", "--source-port", str(sport), "--message", message, "--json"], timeout=15)
+    argv = ["udp-client", "--host", "server", "--source-port", str(sport), "--message", message, "--json"]
+    result = lab.exec("client", argv, timeout=15)
     return json.loads(result.stdout)
 
 
@@ -172,11 +175,13 @@ def test_the_topology_and_every_node_appear(lab, page: webdriver.Chrome, screens
     assert states == {name: "running" for name in lab.lab.nodes}
     addresses = page.find_element(By.CSS_SELECTOR, "#nodes tbody tr[data-node='server']").text
     assert lab.address("server") in addresses
-    assert page.find_elements(By.CSS_SELECTOR, "#topology g.edge.link-edge[data-link='wan']"), "the link is not marked in the drawing"
+    edge = "#topology g.edge.link-edge[data-link='wan']"
+    assert page.find_elements(By.CSS_SELECTOR, edge), "the link is not marked in the drawing"
     page.save_screenshot(str(screens / "01-topology.png"))
 
 
-def test_the_counters_move_while_a_probe_sends_through_the_lossy_link(lab, page: webdriver.Chrome, screens: Path) -> None:
+def test_the_counters_move_while_a_probe_sends_through_the_lossy_link(
+        lab, page: webdriver.Chrome, screens: Path) -> None:
     lab.link("wan").set(loss=20.0, seed=1)
     before = counter(page, "client->server", "seen")
     for request in range(4):
@@ -213,7 +218,8 @@ def test_a_dropped_datagram_and_its_retry_appear_in_the_strip(lab, page: webdriv
     page.save_screenshot(str(screens / "03-strip-drop-and-retry.png"))
 
 
-def test_a_loss_change_made_on_the_page_is_seen_by_link_show(lab, view: View, page: webdriver.Chrome, screens: Path) -> None:
+def test_a_loss_change_made_on_the_page_is_seen_by_link_show(
+        lab, view: View, page: webdriver.Chrome, screens: Path) -> None:
     lab.link("wan").set(loss=20.0)
     form = page.find_element(By.CSS_SELECTOR, ".link[data-link='wan'] form")
     Select(form.find_element(By.NAME, "direction")).select_by_value("forward")
@@ -240,7 +246,8 @@ def test_a_loss_change_made_on_the_page_is_seen_by_link_show(lab, view: View, pa
 
 
 @pytest.mark.parametrize("field, value", [("loss", "lots"), ("delay", "soon"), ("seed", "-1")])
-def test_a_bad_value_shows_the_same_error_as_the_cli(lab, page: webdriver.Chrome, screens: Path, field: str, value: str) -> None:
+def test_a_bad_value_shows_the_same_error_as_the_cli(
+        lab, page: webdriver.Chrome, screens: Path, field: str, value: str) -> None:
     form = page.find_element(By.CSS_SELECTOR, ".link[data-link='wan'] form")
     for name in ("loss", "delay", "duplicate", "seed"):
         form.find_element(By.NAME, name).clear()
@@ -254,7 +261,8 @@ def test_a_bad_value_shows_the_same_error_as_the_cli(lab, page: webdriver.Chrome
     page.save_screenshot(str(screens / f"05-bad-{field}.png"))
 
 
-def test_the_capture_button_downloads_a_pcap_of_the_nodes_traffic(lab, page: webdriver.Chrome, downloads: Path, screens: Path) -> None:
+def test_the_capture_button_downloads_a_pcap_of_the_nodes_traffic(
+        lab, page: webdriver.Chrome, downloads: Path, screens: Path) -> None:
     lab.link("wan").set(loss=0.0)
     form = page.find_element(By.ID, "capture-form")
     Select(form.find_element(By.NAME, "node")).select_by_value("server")
@@ -273,7 +281,8 @@ def test_the_capture_button_downloads_a_pcap_of_the_nodes_traffic(lab, page: web
     packets = read_pcap(pcap)
     assert any(p.proto == "udp" and p.dport == 1234 and p.payload == b"captured" for p in packets), packets
     if shutil.which("tshark"):
-        opened = subprocess.run(["tshark", "-r", str(files[0]), "-Y", "udp.port == 1234"], capture_output=True, text=True, timeout=60)
+        opened = subprocess.run(["tshark", "-r", str(files[0]), "-Y", "udp.port == 1234"],
+                                capture_output=True, text=True, timeout=60)
         assert opened.returncode == 0 and "1234" in opened.stdout, opened.stderr
 
 

@@ -50,7 +50,8 @@ def test_netem_figures_come_from_the_netem_qdisc() -> None:
          "bytes": 4200, "packets": 40, "drops": 10, "overlimits": 0, "requeues": 1, "backlog": 0, "qlen": 0},
     ]
     figures = netem_counters(qdiscs)
-    assert figures["counters"] == {"packets": 40, "bytes": 4200, "drops": 10, "overlimits": 0, "requeues": 1, "backlog": 0, "qlen": 0}
+    assert figures["counters"] == {
+        "packets": 40, "bytes": 4200, "drops": 10, "overlimits": 0, "requeues": 1, "backlog": 0, "qlen": 0}
     assert figures["params"] == {"tc": {"limit": 1000, "loss-random": {"loss": 0.2}}} and figures["dev"] == "eth0"
     assert netem_counters([{"kind": "noqueue"}])["error"] == "no netem qdisc found"
 

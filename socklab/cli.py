@@ -30,7 +30,7 @@ from .doctor import examine
 from .experiments.runner import run_command as run_experiment
 from .grading.command import grade_command
 from .graph import dot_source, render
-from .images import ROOT, ensure_images
+from .images import ROOT, ensure_images, find_dot
 from .lab import Options, RunningLab, instances, remove_stale, up
 from .labfile import load_lab
 
@@ -382,7 +382,7 @@ def cmd_graph(args: argparse.Namespace, output: Output) -> int:
     if args.output is None:
         sys.stdout.write(dot_source(lab))
         return 0
-    output.print(f"wrote {render(lab, args.output)}")
+    output.print(f"wrote {render(lab, args.output, find_dot(output.progress))}")
     return 0
 
 

@@ -1,6 +1,7 @@
 """Diagrams of a lab's topology, for exercise sheets and the README.
 
-``dot_source`` writes Graphviz DOT; ``render`` runs Graphviz's ``dot`` on it.
+``dot_source`` writes Graphviz DOT; ``render`` runs Graphviz's ``dot`` on it: the
+host's where installed, else one in a container (``images.find_dot``).
 The drawing reads left to right: clients, then their networks, then the
 servers on them; a router sits between the networks it joins, and a lossy
 link is a red dashed edge carrying its impairment in both directions.
@@ -17,6 +18,7 @@ import shutil
 import subprocess
 import textwrap
 from pathlib import Path
+from typing import Callable, Optional
 
 from .catalog import SERVICES
 from .errors import BadInput, SocklabError
@@ -136,22 +138,35 @@ def digest(source: str) -> str:
     return DIGEST_COMMENT + hashlib.sha256(source.encode()).hexdigest()
 
 
-def render(lab: Lab, output: Path) -> Path:
-    """Draw the lab to ``output``, SVG or PNG by its suffix."""
+Dot = Callable[[list[str], str], bytes]  # dot's options and the DOT source -> the drawing
+
+
+def host_dot() -> Optional[Dot]:
+    """The host's Graphviz ``dot``, or None where it is not installed."""
+    dot = shutil.which("dot")
+    if dot is None:
+        return None
+    found: str = dot
+
+    def run(options: list[str], source: str) -> bytes:
+        done = subprocess.run([found, *options], input=source.encode(), capture_output=True)
+        if done.returncode != 0:
+            raise SocklabError(f"dot failed: {done.stderr.decode(errors='replace').strip()}")
+        return done.stdout
+
+    return run
+
+
+def render(lab: Lab, output: Path, dot: Dot) -> Path:
+    """Draw the lab to ``output``, SVG or PNG by its suffix, with ``dot``."""
     fmt = FORMATS.get(output.suffix.lower())
     if fmt is None:
         raise BadInput(f"{output}: the diagram must end in .svg or .png")
-    dot = shutil.which("dot")
-    if dot is None:
-        raise SocklabError("Graphviz 'dot' is missing: apt-get install graphviz")
     source = dot_source(lab)
+    options = [f"-T{fmt}", f"-Gcomment={digest(source)}"] + ([f"-Gdpi={PNG_DPI}"] if fmt == "png" else [])
+    drawing = dot(options, source)
     output.parent.mkdir(parents=True, exist_ok=True)
-    argv = [dot, f"-T{fmt}", f"-Gcomment={digest(source)}", "-o", str(output)]
-    if fmt == "png":
-        argv.insert(2, f"-Gdpi={PNG_DPI}")
-    done = subprocess.run(argv, input=source, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise SocklabError(f"dot failed drawing {lab.name}: {done.stderr.strip()}")
+    output.write_bytes(drawing)
     return output
 
 
@@ -160,17 +175,19 @@ def diagrams_dir() -> Path:
     return labs_dir() / "diagrams"
 
 
-def write_all() -> list[Path]:
+def write_all(dot: Dot) -> list[Path]:
     """Draw ``labs/diagrams/<lab>.svg`` for every lab and the README's PNGs."""
     written = []
     for path in sorted(labs_dir().glob("*.yaml")):
         lab = load_lab(path)
-        written.append(render(lab, diagrams_dir() / f"{path.stem}.svg"))
+        written.append(render(lab, diagrams_dir() / f"{path.stem}.svg", dot))
         if path.stem in README_IMAGES:
-            written.append(render(lab, labs_dir().parent / "docs" / "images" / f"{path.stem}.png"))
+            written.append(render(lab, labs_dir().parent / "docs" / "images" / f"{path.stem}.png", dot))
     return written
 
 
 if __name__ == "__main__":
-    for written in write_all():
+    from .images import find_dot
+
+    for written in write_all(find_dot(print)):
         print(written)

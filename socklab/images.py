@@ -1,9 +1,17 @@
-"""Building the lab images offline.
+"""Building the lab images from their Dockerfiles, with or without a registry.
 
-No registry can be reached, so ``socklab/base`` is a Debian root filesystem
-made here with debootstrap and ``docker import``ed; ``socklab/node`` adds
-the reference services on top. Each image carries a label with the hash of
-what it was made from, so a rebuild with nothing changed costs only the hash.
+``socklab/base`` is built from ``images/base/Dockerfile`` on a Debian slim
+image (``DEBIAN_IMAGE``). Where a registry answers, that image is pulled, as
+on any user's machine or Docker Desktop. Where none does, it is made here
+under the same name: a minimal Debian root filesystem with the base's
+packages already in it (debootstrap, through ``sudo`` when not root), then
+``docker import``; the same Dockerfile then builds on it without fetching
+anything. ``SOCKLAB_BASE_IMAGE`` names a local image to use instead.
+``socklab/node`` adds the reference services on top, and ``socklab/graphviz``
+draws topologies where the host has no ``dot``.
+
+Each image carries a label with the hash of what it was made from, so a
+rebuild with nothing changed costs only the hash.
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ import io
 import os
 import shutil
 import subprocess
+import sys
 import tarfile
 import tempfile
 import time
@@ -23,12 +32,16 @@ import docker
 import docker.errors
 
 from .catalog import NODE_IMAGE
+from .errors import SocklabError
 from .labels import CONTENT, IMAGE_ROLE, PROJECT
 
 ROOT = Path(__file__).resolve().parent.parent
+IMAGES = ROOT / "images"
 BASE_IMAGE = "socklab/base"
+GRAPHVIZ_IMAGE = "socklab/graphviz"
 MIRROR = os.environ.get("SOCKLAB_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 TRIM = ("var/cache/apt/archives", "var/lib/apt/lists", "usr/share/doc", "usr/share/man", "usr/share/info", "usr/share/locale")
+LOCAL_ROLE = "debian-local"  # IMAGE_ROLE of a Debian image made here because no registry answered
 
 Progress = Callable[[str], None]
 
@@ -37,7 +50,7 @@ def _quiet(_: str) -> None:
     """Default progress sink for library callers that show nothing."""
 
 
-def read_recipe(path: Path = ROOT / "images" / "base" / "packages.txt") -> tuple[str, list[str]]:
+def read_recipe(path: Path = IMAGES / "base" / "packages.txt") -> tuple[str, list[str]]:
     """The Debian suite and packages of the base image, from its recipe file."""
     suite, packages = "bookworm", []
     for raw in path.read_text().splitlines():
@@ -49,6 +62,12 @@ def read_recipe(path: Path = ROOT / "images" / "base" / "packages.txt") -> tuple
     return suite, packages
 
 
+def debian_image() -> str:
+    """The registry name of the Debian image the base Dockerfile starts from."""
+    suite, _ = read_recipe()
+    return f"debian:{suite}-slim"
+
+
 def image_hash(image: str, client: docker.DockerClient) -> Optional[str]:
     """The content hash an image was built from, or None when it is missing."""
     try:
@@ -57,123 +76,233 @@ def image_hash(image: str, client: docker.DockerClient) -> Optional[str]:
         return None
 
 
-def base_hash() -> str:
-    """What socklab/base is made from: the recipe, the mirror, the trimming."""
-    suite, packages = read_recipe()
-    return hashlib.sha256(f"{suite}\n{MIRROR}\n{sorted(packages)}\n{TRIM}".encode()).hexdigest()[:16]
+def _digest(*parts: bytes) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def _folder_files(folder: Path) -> list[tuple[str, Path]]:
+    return [(str(p.relative_to(folder)), p) for p in sorted(folder.rglob("*")) if p.is_file() and "__pycache__" not in p.parts]
+
+
+def base_hash(client: docker.DockerClient) -> str:
+    """What socklab/base is made from: the Debian image it starts from and images/base/."""
+    start = os.environ.get("SOCKLAB_BASE_IMAGE") or debian_image()
+    parts = [client.images.get(start).id.encode()]
+    parts += [name.encode() + b"\0" + path.read_bytes() for name, path in _folder_files(IMAGES / "base")]
+    return _digest(*parts)
+
+
+def _context_files() -> list[tuple[str, Path]]:
+    files = [("Dockerfile", IMAGES / "node" / "Dockerfile")]
+    files += [(f"services/{name}", path) for name, path in _folder_files(ROOT / "services")]
+    return files
 
 
 def node_hash(client: docker.DockerClient) -> str:
     """What socklab/node is made from: the base image, the Dockerfile, services/."""
-    digest = hashlib.sha256(client.images.get(BASE_IMAGE).id.encode())
-    for name, path in _context_files():
-        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()[:16]
+    parts = [client.images.get(BASE_IMAGE).id.encode()]
+    parts += [name.encode() + b"\0" + path.read_bytes() for name, path in _context_files()]
+    return _digest(*parts)
 
 
-def ensure_base(client: docker.DockerClient, progress: Progress = _quiet, force: bool = False) -> str:
-    """Make sure ``socklab/base`` exists and is current; returns its hash."""
-    external = os.environ.get("SOCKLAB_BASE_IMAGE")
-    if external:
-        try:
-            image = client.images.get(external)
-        except docker.errors.ImageNotFound:
-            raise RuntimeError(f"SOCKLAB_BASE_IMAGE={external} is not a local image") from None
-        image.tag(BASE_IMAGE)
-        progress(f"base image: using {external} ({image.short_id})")
-        return image.id
+def registry_answers(client: docker.DockerClient, image: str) -> bool:
+    """Pull ``image``; False when no registry answers (offline, like this workplace)."""
+    repository, tag = image.rsplit(":", 1)
+    try:
+        client.images.pull(repository, tag=tag)
+    except docker.errors.APIError:
+        return False
+    return True
+
+
+def _as_root(argv: list[str]) -> list[str]:
+    """``argv`` run as root: directly when we are, else through sudo (asking on a terminal)."""
+    if os.geteuid() == 0:
+        return argv
+    if shutil.which("sudo") is None:
+        raise SocklabError(f"{argv[0]} needs root and sudo is missing: run socklab images as root once")
+    return ["sudo", *([] if sys.stdin.isatty() else ["-n"]), *argv]
+
+
+def _debootstrap() -> str:
+    for folder in (os.environ.get("PATH", "").split(os.pathsep) + ["/usr/sbin", "/sbin"]):
+        candidate = Path(folder) / "debootstrap"
+        if candidate.is_file():
+            return str(candidate)
+    raise SocklabError(
+        "no registry answered and debootstrap is missing: connect to a registry, "
+        "or sudo apt-get install debootstrap, or set SOCKLAB_BASE_IMAGE to a local Debian image"
+    )
+
+
+def make_local_debian(client: docker.DockerClient, progress: Progress = _quiet) -> None:
+    """Make ``debian:<suite>-slim`` here: debootstrap with the base's packages, then import it."""
     suite, packages = read_recipe()
-    wanted = base_hash()
-    if not force and image_hash(BASE_IMAGE, client) == wanted:
-        progress(f"base image: {BASE_IMAGE} is current")
-        return wanted
-    if shutil.which("debootstrap") is None:
-        raise RuntimeError("debootstrap is missing: apt-get install debootstrap (or set SOCKLAB_BASE_IMAGE)")
+    name = debian_image()
+    debootstrap = _debootstrap()
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="socklab-rootfs-") as tmp:
         rootfs = Path(tmp) / "rootfs"
-        progress(f"base image: debootstrap {suite} with {len(packages)} packages (about 40 s)")
-        result = subprocess.run(
-            ["debootstrap", "--variant=minbase", f"--include={','.join(packages)}", suite, str(rootfs), MIRROR],
-            capture_output=True,
-            text=True,
-        )
-        if result.returncode != 0:
-            tail = "\n".join((result.stdout + result.stderr).splitlines()[-5:])
-            raise RuntimeError(f"debootstrap failed:\n{tail}")
-        for part in TRIM:
-            target = rootfs / part
-            if target.is_dir():
-                shutil.rmtree(target)
-                target.mkdir()
-        progress("base image: docker import")
-        archive = Path(tmp) / "rootfs.tar"
-        subprocess.run(["tar", "-C", str(rootfs), "--numeric-owner", "-cf", str(archive), "."], check=True)
-        changes = [
-            f"LABEL {PROJECT}=1 {IMAGE_ROLE}=base {CONTENT}={wanted}",
-            "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8",
-            'CMD ["python3"]',
-        ]
-        client.api.import_image_from_file(str(archive), repository=BASE_IMAGE, tag="latest", changes=changes)
-    progress(f"base image: built in {time.monotonic() - started:.1f} s")
-    return wanted
+        progress(f"base image: no registry answered; debootstrap {suite} with {len(packages)} packages (about 40 s)")
+        try:
+            done = subprocess.run(
+                _as_root([debootstrap, "--variant=minbase", f"--include={','.join(packages)}", suite, str(rootfs), MIRROR]),
+                capture_output=True,
+                text=True,
+            )
+            if done.returncode != 0:
+                tail = " | ".join((done.stdout + done.stderr).strip().splitlines()[-3:])
+                raise SocklabError(f"debootstrap {suite} failed: {tail}")
+            progress(f"base image: docker import as {name}")
+            trim = [f"--exclude=./{part}/*" for part in TRIM]
+            tar = subprocess.Popen(_as_root(["tar", "-C", str(rootfs), "--numeric-owner", *trim, "-c", "."]), stdout=subprocess.PIPE)
+            assert tar.stdout is not None
+            changes = [
+                f"LABEL {PROJECT}=1 {IMAGE_ROLE}={LOCAL_ROLE}",
+                "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                'CMD ["bash"]',
+            ]
+            repository, tag = name.rsplit(":", 1)
+            client.api.import_image(src=tar.stdout, repository=repository, tag=tag, changes=changes, stream_src=True)
+            if tar.wait() != 0:
+                raise SocklabError(f"packing the {suite} root filesystem failed")
+        finally:
+            if rootfs.exists():
+                subprocess.run(_as_root(["rm", "-rf", str(rootfs)]), check=False)
+    progress(f"base image: {name} made locally in {time.monotonic() - started:.1f} s")
 
 
-def _context_files() -> list[tuple[str, Path]]:
-    files = [("Dockerfile", ROOT / "images" / "node" / "Dockerfile")]
-    services = ROOT / "services"
-    for path in sorted(services.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts:
-            files.append((f"services/{path.relative_to(services)}", path))
-    return files
-
-
-def ensure_node(client: docker.DockerClient, progress: Progress = _quiet, force: bool = False) -> str:
-    """Make sure ``socklab/node`` is current with ``services/`` and the base."""
-    files = _context_files()
-    wanted = node_hash(client)
-    if not force and image_hash(NODE_IMAGE, client) == wanted:
-        progress(f"node image: {NODE_IMAGE} is current")
-        return wanted
-    progress("node image: building")
+def ensure_debian(client: docker.DockerClient, progress: Progress = _quiet) -> str:
+    """The image the base Dockerfile starts from: local, else pulled, else made here."""
+    external = os.environ.get("SOCKLAB_BASE_IMAGE")
+    if external:
+        try:
+            client.images.get(external)
+        except docker.errors.ImageNotFound:
+            raise SocklabError(f"SOCKLAB_BASE_IMAGE={external} is not a local image") from None
+        return external
+    name = debian_image()
     try:
-        previous: Optional[str] = client.images.get(NODE_IMAGE).id
+        client.images.get(name)
+        return name
     except docker.errors.ImageNotFound:
-        previous = None
+        pass
+    progress(f"base image: pulling {name}")
+    if not registry_answers(client, name):
+        make_local_debian(client, progress)
+    return name
+
+
+def _build(client: docker.DockerClient, tag: str, files: list[tuple[str, Path]], labels: dict[str, str], **options: object) -> None:
     context = io.BytesIO()
     with tarfile.open(fileobj=context, mode="w") as tar:
         for name, path in files:
             tar.add(path, arcname=name)
     context.seek(0)
     try:
-        client.images.build(
-            fileobj=context,
-            custom_context=True,
-            tag=NODE_IMAGE,
-            labels={PROJECT: "1", IMAGE_ROLE: "node", CONTENT: wanted},
-            buildargs={"BASE": BASE_IMAGE},
-            network_mode="none",
-            rm=True,
-            forcerm=True,
-        )
+        client.images.build(fileobj=context, custom_context=True, tag=tag, labels=labels, rm=True, forcerm=True, **options)
     except docker.errors.BuildError as err:
         log = "".join(str(chunk.get("stream", "")) for chunk in err.build_log)
-        raise RuntimeError(f"building {NODE_IMAGE} failed: {err.msg}\n{log[-2000:]}") from None
-    if previous is not None:
-        _remove_replaced(client, previous)
-    progress(f"node image: built ({wanted})")
+        tail = " | ".join(log.strip().splitlines()[-3:])
+        raise SocklabError(f"building {tag} failed: {err.msg}: {tail}") from None
+
+
+def _rebuild(client: docker.DockerClient, tag: str, role: str, wanted: str, build: Callable[[dict[str, str]], None]) -> None:
+    """Build ``tag`` and remove the image it replaced, unless a container still uses it."""
+    try:
+        previous: Optional[str] = client.images.get(tag).id
+    except docker.errors.ImageNotFound:
+        previous = None
+    build({PROJECT: "1", IMAGE_ROLE: role, CONTENT: wanted})
+    if previous is not None and previous != client.images.get(tag).id:
+        try:
+            client.images.remove(previous)
+        except docker.errors.APIError as err:
+            if err.status_code != 409:  # 409: a container still runs it; it goes with a later rebuild
+                raise
+
+
+def ensure_base(client: docker.DockerClient, progress: Progress = _quiet, force: bool = False) -> str:
+    """Make sure ``socklab/base`` exists and is current; returns its hash."""
+    start = ensure_debian(client, progress)
+    wanted = base_hash(client)
+    if not force and image_hash(BASE_IMAGE, client) == wanted:
+        progress(f"base image: {BASE_IMAGE} is current")
+        return wanted
+    progress(f"base image: building {BASE_IMAGE} on {start}")
+    files = _folder_files(IMAGES / "base")
+    _rebuild(client, BASE_IMAGE, "base", wanted, lambda labels: _build(client, BASE_IMAGE, files, labels, buildargs={"DEBIAN": start}))
+    progress(f"base image: built ({wanted})")
     return wanted
 
 
-def _remove_replaced(client: docker.DockerClient, image_id: str) -> None:
-    """Remove the node image a rebuild replaced, unless a container still uses it."""
-    try:
-        client.images.remove(image_id)
-    except docker.errors.APIError as err:
-        if err.status_code != 409:  # 409: a container still runs it; it goes with a later rebuild
-            raise
+def ensure_node(client: docker.DockerClient, progress: Progress = _quiet, force: bool = False) -> str:
+    """Make sure the node image is current with ``services/`` and the base."""
+    wanted = node_hash(client)
+    if not force and image_hash(NODE_IMAGE, client) == wanted:
+        progress(f"node image: {NODE_IMAGE} is current")
+        return wanted
+    progress(f"node image: building {NODE_IMAGE}")
+    files = _context_files()
+    options = {"buildargs": {"BASE": BASE_IMAGE}, "network_mode": "none"}
+    _rebuild(client, NODE_IMAGE, "node", wanted, lambda labels: _build(client, NODE_IMAGE, files, labels, **options))
+    progress(f"node image: built ({wanted})")
+    return wanted
 
 
 def ensure_images(client: docker.DockerClient, progress: Progress = _quiet, force: bool = False) -> None:
     ensure_base(client, progress, force)
     ensure_node(client, progress, force)
+
+
+def ensure_graphviz(client: docker.DockerClient, progress: Progress = _quiet) -> str:
+    """``socklab/graphviz``: Graphviz on the base image, for hosts without ``dot``."""
+    ensure_base(client, progress)
+    files = _folder_files(IMAGES / "graphviz")
+    wanted = _digest(client.images.get(BASE_IMAGE).id.encode(), *(p.read_bytes() for _, p in files))
+    if image_hash(GRAPHVIZ_IMAGE, client) != wanted:
+        progress(f"building {GRAPHVIZ_IMAGE} (once, about 30 s)")
+        options = {"buildargs": {"BASE": BASE_IMAGE}}
+        _rebuild(client, GRAPHVIZ_IMAGE, "graphviz", wanted, lambda labels: _build(client, GRAPHVIZ_IMAGE, files, labels, **options))
+    return GRAPHVIZ_IMAGE
+
+
+def container_dot(client: docker.DockerClient, progress: Progress = _quiet) -> Callable[[list[str], str], bytes]:
+    """Graphviz's ``dot`` run in ``socklab/graphviz``: options and DOT source in, drawing out.
+
+    The drawing comes back through the container's filesystem, not its log,
+    which would mangle a PNG's bytes.
+    """
+    image = ensure_graphviz(client, progress)
+
+    def run(options: list[str], source: str) -> bytes:
+        script = 'printf "%s" "$1" > /tmp/in.dot; shift; exec dot "$@" -o /tmp/out /tmp/in.dot'
+        container = client.containers.create(
+            image, ["-c", script, "dot", source, *options], entrypoint=["sh"], network_disabled=True,
+            labels={PROJECT: "1", IMAGE_ROLE: "graphviz"},
+        )
+        try:
+            container.start()
+            status = container.wait(timeout=60).get("StatusCode")
+            if status != 0:
+                raise SocklabError(f"dot failed: {container.logs().decode(errors='replace').strip()}")
+            stream, _ = container.get_archive("/tmp/out")
+            with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+                member = tar.extractfile("out")
+                assert member is not None
+                return member.read()
+        finally:
+            container.remove(force=True)
+
+    return run
+
+
+def find_dot(progress: Progress = _quiet) -> Callable[[list[str], str], bytes]:
+    """The host's ``dot`` where installed, else the one in ``socklab/graphviz``."""
+    from .docker_backend import connect
+    from .graph import host_dot
+
+    return host_dot() or container_dot(connect(), progress)

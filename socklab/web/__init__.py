@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 
 from ..console import Output
 from ..errors import BadInput
-from .server import WebServer, host_dot
+from ..images import find_dot
+from .server import WebServer
 
 if TYPE_CHECKING:
     from ..lab import RunningLab
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 def serve(running: "RunningLab", host: str, port: int, open_browser: bool, output: Output) -> int:
     """Serve the view until Ctrl-C; the URL (token included) is printed and opened."""
     try:
-        server = WebServer((host, port), running, host_dot())
+        server = WebServer((host, port), running, find_dot(output.progress))
     except OSError as err:
         raise BadInput(f"cannot listen on {host} port {port}: {err.strerror or err}") from None
     url = server.url(host)

@@ -12,26 +12,23 @@ import hmac
 import json
 import re
 import secrets
-import shutil
 import socket
-import subprocess
 import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING, Optional
 from urllib.parse import parse_qs, urlsplit
 
 from ..capture import Capture
 from ..errors import BadInput, SocklabError
-from ..graph import dot_source
+from ..graph import Dot, dot_source
 from ..impairment import IMPAIRMENT_KEYS, link_set_request
 from .live import Live, views
 
 if TYPE_CHECKING:
     from ..lab import RunningLab
 
-Dot = Callable[[list[str], str], bytes]  # dot's options and the DOT source -> the drawing
 STATIC = {"index.html": "text/html; charset=utf-8", "app.js": "text/javascript; charset=utf-8",
           "style.css": "text/css; charset=utf-8"}
 CAPTURE_SECONDS = (1, 60)
@@ -239,18 +236,3 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-
-def host_dot() -> Optional[Dot]:
-    """The host's Graphviz ``dot``, or None where it is not installed."""
-    found = shutil.which("dot")
-    if found is None:
-        return None
-    dot: str = found
-
-    def run(options: list[str], source: str) -> bytes:
-        done = subprocess.run([dot, *options], input=source.encode(), capture_output=True)
-        if done.returncode != 0:
-            raise SocklabError(f"dot failed: {done.stderr.decode(errors='replace').strip()}")
-        return done.stdout
-
-    return run

@@ -44,6 +44,7 @@ lint: setup
 benchmarks: images
 	$(BIN)/python benchmarks/lab_up.py
 	$(BIN)/python benchmarks/link_fidelity.py
+	$(BIN)/python benchmarks/web_cpu.py
 
 # Compose files and diagrams are generated from the labs; tests fail when stale.
 generated: setup

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, NoReturn, Optional, Sequence
 from . import __version__
 from .console import Output
 from .errors import BadInput, SocklabError
+from .impairment import IMPAIRMENT_KEYS
 
 if TYPE_CHECKING:
     from .lab import RunningLab
@@ -121,9 +122,9 @@ def build_parser() -> Parser:
     change.add_argument("link")
     change.add_argument("--instance")
     change.add_argument("--direction", choices=["forward", "reverse"], help="one direction only (default both)")
-    for option in ("loss", "delay", "jitter", "duplicate", "reorder", "corrupt", "rate"):
+    for option in IMPAIRMENT_KEYS:
         change.add_argument(f"--{option}")
-    change.add_argument("--seed", type=int)
+    change.add_argument("--seed")
     change.add_argument("--json", action="store_true")
     change.set_defaults(func=cmd_link_set)
 
@@ -134,6 +135,12 @@ def build_parser() -> Parser:
     sub.add_argument("--filter", default="", help="a BPF filter, e.g. 'udp port 1234'")
     sub.add_argument("--count", type=int)
     sub.add_argument("-w", dest="write", type=Path, help="write a pcap file")
+
+    sub = command("web", cmd_web, "a live view of a running lab in the browser: topology, counters, packets, link controls")
+    sub.add_argument("lab")
+    sub.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    sub.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    sub.add_argument("--no-open", dest="open", action="store_false", help="do not open the page in a browser")
 
     sub = command("compose", cmd_compose, "print a Compose file equivalent to a lab", instance=False)
     sub.add_argument("lab")
@@ -340,21 +347,16 @@ def _describe_params(params: dict) -> str:
 
 
 def cmd_link_set(args: argparse.Namespace, output: Output) -> int:
-    from .impairment import impairment_changes
+    from .impairment import link_set_request
 
-    values = {k: getattr(args, k) for k in ("loss", "delay", "jitter", "duplicate", "reorder", "corrupt", "rate") if getattr(args, k) is not None}
-    try:
-        changes = impairment_changes(values)
-    except ValueError as err:
-        raise BadInput(str(err)) from None
-    if not changes and args.seed is None:
-        raise BadInput("nothing to change: give --loss, --delay, ... or --seed")
+    values = {k: getattr(args, k) for k in IMPAIRMENT_KEYS if getattr(args, k) is not None}
+    changes, seed = link_set_request(values, args.seed)
     running = _attach(args)
-    result = running.link(args.link).set(direction=args.direction, seed=args.seed, **changes)
+    result = running.link(args.link).set(direction=args.direction, seed=seed, **changes)
     if args.json:
         output.data(result)
     else:
-        output.print(f"link {args.link}: " + ", ".join([f"{k}={v}" for k, v in values.items()] + ([f"seed={args.seed}"] if args.seed is not None else [])))
+        output.print(f"link {args.link}: " + ", ".join([f"{k}={v}" for k, v in values.items()] + ([f"seed={seed}"] if seed is not None else [])))
         if result.get("moved"):
             output.print(f"link {args.link} moved from netem to the userspace backend: {result['reason']}")
     return 0
@@ -385,6 +387,12 @@ def cmd_capture(args: argparse.Namespace, output: Output) -> int:
 def _to_terminal(chunk: bytes) -> None:
     sys.stdout.buffer.write(chunk)
     sys.stdout.buffer.flush()
+
+
+def cmd_web(args: argparse.Namespace, output: Output) -> int:
+    from .web import serve
+
+    return serve(_attach(args), args.host, args.port, args.open, output)
 
 
 def cmd_compose(args: argparse.Namespace, output: Output) -> int:

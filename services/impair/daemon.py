@@ -7,7 +7,8 @@ and it is accepted when due. A duplicate is the same bytes sent again
 through a raw socket, marked so that the rules do not queue it a second
 time. SIGTERM or SIGINT removes the rules and lets held packets go; any
 other death leaves the rules in place, so the link stops instead of
-silently becoming perfect.
+silently becoming perfect. The latest decisions are kept in a bounded
+ring (events.py) that the control socket's "events" op reads.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import NamedTuple, Optional
 from impair.config import DIRECTIONS, LinkConfig, check_seed
 from impair.control import ControlServer
 from impair.decide import FlowStreams, Impairment, TokenBucket
+from impair.events import Events
 from impair.nfqueue import NfQueue, Packet
 from impair.packet import Parsed, flip_bit, parse
 from impair.rules import MARK, Rules
@@ -135,6 +137,7 @@ class Daemon:
         self.timers: list[tuple[float, int, Held]] = []
         self._order = itertools.count()
         self.control: Optional[ControlServer] = None
+        self.events = Events()
         self.injector: Optional[Injector] = None
         self._stop = False
         self._wake_r, self._wake_w = socket.socketpair()
@@ -189,10 +192,12 @@ class Daemon:
             parsed: Optional[Parsed] = parse(packet.payload)
         except ValueError:
             parsed = None
-        decision = direction.streams.next(direction.impairment, parsed.flow if parsed else _UNPARSED)
+        flow = parsed.flow if parsed else _UNPARSED
+        decision = direction.streams.next(direction.impairment, flow)
         if decision.drop:
             counters["dropped"] += 1
             direction.queue.verdict(packet.id, False)
+            self.events.add(direction.name, flow, len(packet.payload), "dropped")
             return
         due: Optional[float] = now
         if direction.held >= direction.impairment.limit:
@@ -203,6 +208,7 @@ class Daemon:
             counters["dropped"] += 1
             counters["overlimit"] += 1
             direction.queue.verdict(packet.id, False)
+            self.events.add(direction.name, flow, len(packet.payload), "overlimit")
             return
         due += decision.delay
         whole = parsed is not None and not packet.truncated
@@ -217,6 +223,8 @@ class Daemon:
                 counters["duplicate_failed"] += 1
         counters["reordered"] += decision.reordered
         held = Held(direction, packet.id, payload, duplicate, parsed)
+        fate = "duplicated" if duplicate is not None else "delayed" if due > now else "passed"
+        self.events.add(direction.name, flow, len(packet.payload), fate, due - now)
         if due > now:
             counters["delayed"] += 1
             direction.held += 1
@@ -246,8 +254,10 @@ class Daemon:
         op = request.get("op")
         if op == "show":
             return self.show()
+        if op == "events":
+            return self.events.since(request.get("since", 0), request.get("limit", 100))
         if op != "set":
-            raise ValueError(f"unknown op {op!r} (known: show, set)")
+            raise ValueError(f"unknown op {op!r} (known: show, set, events)")
         unknown = sorted(set(request) - {"op", "seed", *DIRECTIONS})
         if unknown:
             raise ValueError(f"unknown key {unknown[0]!r} in set (known: seed, {', '.join(DIRECTIONS)})")

@@ -173,6 +173,21 @@ def test_loss_is_binomial_and_the_same_seed_loses_the_same_packets(pair: Pair, t
     assert lost[0] == {i for i in range(n) if streams.next(Impairment(loss=30), flow).drop}
 
 
+
+def test_the_event_ring_names_each_packet_and_its_fate(pair: Pair, tmp_path: Path) -> None:
+    n, sport, port = 40, 40010, 5010
+    with daemon(pair, tmp_path, seed=3, out={"loss": 30, "delay_ms": 20}) as link:
+        received = set(send_and_receive(pair, n, port, sport))
+        done = link.ctl("events", json.dumps({"since": 0, "limit": 500}))
+        assert done.returncode == 0, done.stderr
+        answer = json.loads(done.stdout)
+    ours = [e for e in reversed(answer["events"]) if (e["proto"], e["sport"], e["dport"]) == ("udp", sport, port)]
+    assert len(ours) == n and answer["skipped"] == 0
+    assert {i for i, e in enumerate(ours) if e["fate"] == "dropped"} == set(range(n)) - received
+    assert all(e["fate"] == "delayed" and 19 <= e["delay_ms"] <= 21 for e in ours if e["fate"] != "dropped")
+    assert all((e["dir"], e["src"], e["dst"]) == ("out", A4, B4) for e in ours)
+    assert [e["time"] for e in ours] == sorted(e["time"] for e in ours)
+
 def _median_rtt(pair: Pair, count: int = 30) -> float:
     return statistics.median(json.loads(traffic(pair.a, "ping", B4, 7, count)))
 

@@ -31,7 +31,7 @@ def test_link_set_request_turns_text_into_changes_and_a_seed() -> None:
     ({}, "x", "seed must be a whole number in 0..2**64-1, not 'x'"),
     ({}, str(2**64), f"seed must be a whole number in 0..2**64-1, not '{2**64}'"),
     ({}, None, "nothing to change: give --loss, --delay, ... or --seed"),
-    ({"colour": "red"}, None, "unknown parameter 'colour'"),
+    ({"colour": "red"}, None, "unknown key 'colour' (allowed: corrupt, delay, duplicate, jitter, loss, rate, reorder)"),
 ])
 def test_link_set_request_refuses_with_the_clis_words(values: dict, seed: object, message: str) -> None:
     with pytest.raises(BadInput) as refused:

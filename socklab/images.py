@@ -30,6 +30,7 @@ from typing import Callable, Optional
 
 import docker
 import docker.errors
+import requests.exceptions
 
 from .catalog import NODE_IMAGE
 from .docker_backend import import_image
@@ -42,6 +43,9 @@ BASE_IMAGE = "socklab/base"
 GRAPHVIZ_IMAGE = "socklab/graphviz"
 MIRROR = os.environ.get("SOCKLAB_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 TRIM = ("var/cache/apt/archives", "var/lib/apt/lists", "usr/share/doc", "usr/share/man", "usr/share/info", "usr/share/locale")
+# A build step can stay silent for minutes on a slow or busy engine (emulated
+# machines, fuse-overlayfs): far longer than the client's default read timeout.
+BUILD_TIMEOUT = 900
 LOCAL_ROLE = "debian-local"  # IMAGE_ROLE of a Debian image made here because no registry answered
 
 Progress = Callable[[str], None]
@@ -203,11 +207,15 @@ def _build(client: docker.DockerClient, tag: str, files: list[tuple[str, Path]],
             tar.add(path, arcname=name)
     context.seek(0)
     try:
-        client.images.build(fileobj=context, custom_context=True, tag=tag, labels=labels, rm=True, forcerm=True, **options)
+        client.images.build(
+            fileobj=context, custom_context=True, tag=tag, labels=labels, rm=True, forcerm=True, timeout=BUILD_TIMEOUT, **options
+        )
     except docker.errors.BuildError as err:
         log = "".join(str(chunk.get("stream", "")) for chunk in err.build_log)
         tail = " | ".join(log.strip().splitlines()[-3:])
         raise SocklabError(f"building {tag} failed: {err.msg}: {tail}") from None
+    except requests.exceptions.ReadTimeout:
+        raise SocklabError(f"building {tag}: Docker gave no answer for {BUILD_TIMEOUT} s; is the engine overloaded? try again") from None
 
 
 def _rebuild(client: docker.DockerClient, tag: str, role: str, wanted: str, build: Callable[[dict[str, str]], None]) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import signal
+import re
 import subprocess
 import sys
 import time
@@ -25,16 +26,14 @@ from machines import MACHINES, Machine
 from session import MachineRun, Options, StepResult, try_machine
 from steps import STEPS
 
-# Before images/base/Dockerfile existed, the base was made whole by debootstrap under this name.
-OLD_BASE = "socklab/base"
-
-
 def host_base_image(checkout: Path) -> str:
-    """The image a registry pull would bring: the FROM of the checkout's images/base/Dockerfile (at HEAD)."""
+    """The image a registry pull would bring: the FROM of the checkout's
+    images/base/Dockerfile (at HEAD), its ARG defaults substituted."""
     show = ["git", "-C", str(checkout), "show", "HEAD:images/base/Dockerfile"]
-    dockerfile = subprocess.run(show, capture_output=True, text=True)
-    froms = [line.split()[1] for line in dockerfile.stdout.splitlines() if line.upper().startswith("FROM ")]
-    name = froms[0] if dockerfile.returncode == 0 and froms else OLD_BASE
+    dockerfile = subprocess.run(show, capture_output=True, text=True, check=True).stdout
+    defaults = dict(re.findall(r"^ARG\s+(\w+)=(\S+)", dockerfile, flags=re.M))
+    start = next(line.split()[1] for line in dockerfile.splitlines() if line.upper().startswith("FROM "))
+    name = re.sub(r"\$\{?(\w+)\}?", lambda m: defaults.get(m.group(1), m.group(0)), start)
     if subprocess.run(["docker", "image", "inspect", name], capture_output=True).returncode != 0:
         raise SystemExit(f"smoke: --base-from-host: no image {name} on this host (run `socklab images` first)")
     return name

@@ -12,8 +12,8 @@ table per machine and exits 1 when a step failed or timed out on any machine
 from __future__ import annotations
 
 import argparse
-import signal
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -25,6 +25,7 @@ from guest import kill_all
 from machines import MACHINES, Machine
 from session import MachineRun, Options, StepResult, try_machine
 from steps import STEPS
+
 
 def host_base_image(checkout: Path) -> str:
     """The image a registry pull would bring: the FROM of the checkout's

@@ -49,7 +49,9 @@ def imported(args: list[str], env: dict[str, str]) -> list[str]:
         "except SystemExit:\n    pass\n"
         f"sys.stderr.write(' '.join(m for m in {IMPORTS!r} if m in sys.modules))\n"
     )
-    done = subprocess.run([sys.executable, "-c", probe], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", probe], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     return done.stderr.strip().splitlines()[-1:] or ["-"]
 
 

@@ -147,7 +147,9 @@ def grade_roster_class(size: int, jobs: int, console: Console, problems: list[st
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=16, help="copies graded per setting")
-    parser.add_argument("--class-size", type=int, default=100, help="udp-server submissions in the final run (0: skip it)")
+    parser.add_argument(
+        "--class-size", type=int, default=100, help="udp-server submissions in the final run (0: skip it)"
+    )
     parser.add_argument(
         "--roster-size", type=int, default=100, help="students of the rostered class with variants (0: skip it)"
     )
@@ -174,7 +176,9 @@ def main() -> int:
         verdicts += [first <= GOAL, again <= REGRADE_GOAL, not problems]
     if args.only_roster:
         return 0 if all(verdicts) else 1
-    table = Table(title=f"socklab grade: {args.count} correct submissions per setting", title_justify="left", header_style="bold")
+    table = Table(
+        title=f"socklab grade: {args.count} correct submissions per setting", title_justify="left", header_style="bold"
+    )
     for column in ("assignment", "jobs", "seconds", "per submission", "submissions / minute"):
         table.add_column(column, justify="left" if column == "assignment" else "right")
     rates: dict[tuple[str, int], float] = {}
@@ -182,7 +186,13 @@ def main() -> int:
         for jobs in JOBS:
             seconds = grade_class(assignment, args.count, jobs)
             rates[assignment, jobs] = args.count / seconds * 60
-            table.add_row(assignment, str(jobs), f"{seconds:.1f}", f"{seconds / args.count:.2f} s", f"{rates[assignment, jobs]:.1f}")
+            table.add_row(
+                assignment,
+                str(jobs),
+                f"{seconds:.1f}",
+                f"{seconds / args.count:.2f} s",
+                f"{rates[assignment, jobs]:.1f}",
+            )
             console.print(f"{assignment} --jobs {jobs}: {seconds:.1f} s", style="dim")
     console.print(table)
     if not args.class_size:
@@ -190,7 +200,9 @@ def main() -> int:
     jobs = max(JOBS, key=lambda j: rates["udp-server", j])
     seconds = grade_class("udp-server", args.class_size, jobs)
     verdict = "within" if seconds <= GOAL else "OVER"
-    console.print(f"a class of {args.class_size} udp-server submissions, --jobs {jobs}: {seconds:.0f} s ({args.class_size / seconds * 60:.1f} per minute), {verdict} the {GOAL / 60:.0f}-minute goal")
+    console.print(
+        f"a class of {args.class_size} udp-server submissions, --jobs {jobs}: {seconds:.0f} s ({args.class_size / seconds * 60:.1f} per minute), {verdict} the {GOAL / 60:.0f}-minute goal"
+    )
     return 0 if seconds <= GOAL and all(verdicts) else 1
 
 

@@ -38,7 +38,24 @@ def plain_round() -> tuple[float, float]:
     started = time.monotonic()
     docker("network", "create", "--internal", "--label", "org.socklab=1", network)
     with ThreadPoolExecutor(max_workers=10) as pool:
-        list(pool.map(lambda name: docker("run", "-d", "--init", "--label", "org.socklab=1", "--network", network, "--name", name, NODE_IMAGE, "udp-server"), names))
+        list(
+            pool.map(
+                lambda name: docker(
+                    "run",
+                    "-d",
+                    "--init",
+                    "--label",
+                    "org.socklab=1",
+                    "--network",
+                    network,
+                    "--name",
+                    name,
+                    NODE_IMAGE,
+                    "udp-server",
+                ),
+                names,
+            )
+        )
     up_time = time.monotonic() - started
     started = time.monotonic()
     docker("rm", "-f", *names)

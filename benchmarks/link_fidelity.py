@@ -29,12 +29,26 @@ from socklab.images import ensure_images
 from socklab.lab import Options, RunningLab, up
 from socklab.labfile import find_lab, load_lab
 
-CLEAN = dict(loss=0.0, delay_ms=0.0, jitter_ms=0.0, duplicate=0.0, reorder=0.0, corrupt=0.0, rate=None, loss_model="bernoulli")
+CLEAN = dict(
+    loss=0.0, delay_ms=0.0, jitter_ms=0.0, duplicate=0.0, reorder=0.0, corrupt=0.0, rate=None, loss_model="bernoulli"
+)
 N = 5000
 
 
 def flood(lab: RunningLab, count: int, interval: float, source_port: int = 41000, wait: float = 1.0) -> dict:
-    args = ["flood", "server", "1234", "--count", str(count), "--interval", str(interval), "--source-port", str(source_port), "--wait", str(wait)]
+    args = [
+        "flood",
+        "server",
+        "1234",
+        "--count",
+        str(count),
+        "--interval",
+        str(interval),
+        "--source-port",
+        str(source_port),
+        "--wait",
+        str(wait),
+    ]
     return json.loads(lab.exec("client", args, timeout=300).stdout)
 
 
@@ -61,14 +75,21 @@ def lab_file(backend: str, folder: Path) -> Path:
 
 def server_overflows(lab: RunningLab) -> int:
     """RcvbufErrors of the server's UDP stack: datagrams its socket had no room for."""
-    lines = [line.split() for line in lab.exec("server", ["cat", "/proc/net/snmp"]).stdout.splitlines() if line.startswith("Udp:")]
+    lines = [
+        line.split()
+        for line in lab.exec("server", ["cat", "/proc/net/snmp"]).stdout.splitlines()
+        if line.startswith("Udp:")
+    ]
     return int(dict(zip(lines[0], lines[1]))["RcvbufErrors"])
 
 
 def link_drops(lab: RunningLab) -> int:
     """Every packet the link did not pass on, both directions, since it started (the daemon's or netem's count)."""
     states = lab.link("wan").show()["directions"].values()
-    return sum(c["counters"]["dropped"] + c["counters"].get("queue_overflows", 0) + c["counters"].get("overlimit", 0) for c in states)
+    return sum(
+        c["counters"]["dropped"] + c["counters"].get("queue_overflows", 0) + c["counters"].get("overlimit", 0)
+        for c in states
+    )
 
 
 def main() -> int:
@@ -79,7 +100,9 @@ def main() -> int:
     ensure_images(backend.client)
     console = Console()
     with tempfile.TemporaryDirectory() as folder:
-        lab = up(load_lab(lab_file(chosen, Path(folder))), backend, Options(instance=f"bench-link-{chosen}", ephemeral=True))
+        lab = up(
+            load_lab(lab_file(chosen, Path(folder))), backend, Options(instance=f"bench-link-{chosen}", ephemeral=True)
+        )
         try:
             measure(lab, console)
         finally:
@@ -90,7 +113,10 @@ def main() -> int:
 def measure(lab: RunningLab, console: Console) -> None:
     shown = lab.link("wan").show()
     console.print(f"backend {shown['backend']} ({shown['reason']})")
-    loss = Table(title=f"loss fidelity, forward direction, {N} datagrams each" + (", seed 1" if shown["backend"] == "userspace" else ""))
+    loss = Table(
+        title=f"loss fidelity, forward direction, {N} datagrams each"
+        + (", seed 1" if shown["backend"] == "userspace" else "")
+    )
     for column in ("configured", "lost", "measured", "99% interval", "inside"):
         loss.add_column(column)
     for percent in (1, 10, 30, 50):
@@ -99,7 +125,13 @@ def measure(lab: RunningLab, console: Console) -> None:
         p = percent / 100
         spread = 2.576 * math.sqrt(p * (1 - p) / N)
         inside = p - spread <= lost / N <= p + spread
-        loss.add_row(f"{percent}%", str(lost), f"{100 * lost / N:.2f}%", f"{100 * (p - spread):.2f}..{100 * (p + spread):.2f}%", "yes" if inside else "NO")
+        loss.add_row(
+            f"{percent}%",
+            str(lost),
+            f"{100 * lost / N:.2f}%",
+            f"{100 * (p - spread):.2f}..{100 * (p + spread):.2f}%",
+            "yes" if inside else "NO",
+        )
     console.print(loss)
 
     delay = Table(title="delay fidelity, 1,000 datagrams at 200/s")
@@ -107,20 +139,39 @@ def measure(lab: RunningLab, console: Console) -> None:
         delay.add_column(column)
     configure(lab)
     base = flood(lab, 1000, 0.005)["rtt_ms"]
-    delay.add_row("clean", f"{base['median']:.2f}", "-", f"{base['p10']:.2f}..{base['p90']:.2f}", f"{base['min']:.2f}..{base['max']:.2f}")
-    for label, params in (("50 ms each way", dict(delay_ms=50.0)), ("50 ± 10 ms each way (uniform)", dict(delay_ms=50.0, jitter_ms=10.0))):
+    delay.add_row(
+        "clean",
+        f"{base['median']:.2f}",
+        "-",
+        f"{base['p10']:.2f}..{base['p90']:.2f}",
+        f"{base['min']:.2f}..{base['max']:.2f}",
+    )
+    for label, params in (
+        ("50 ms each way", dict(delay_ms=50.0)),
+        ("50 ± 10 ms each way (uniform)", dict(delay_ms=50.0, jitter_ms=10.0)),
+    ):
         configure(lab, both=True, **params)
         rtt = flood(lab, 1000, 0.005)["rtt_ms"]
-        delay.add_row(label, f"{rtt['median']:.2f}", f"{rtt['median'] - base['median']:.2f}", f"{rtt['p10']:.2f}..{rtt['p90']:.2f}", f"{rtt['min']:.2f}..{rtt['max']:.2f}")
+        delay.add_row(
+            label,
+            f"{rtt['median']:.2f}",
+            f"{rtt['median'] - base['median']:.2f}",
+            f"{rtt['p10']:.2f}..{rtt['p90']:.2f}",
+            f"{rtt['min']:.2f}..{rtt['max']:.2f}",
+        )
     console.print(delay)
-    console.print("expected with jitter: the sum of two uniform ±10 ms gives round trips in 80..120 ms, p10..p90 about 89..111 ms")
+    console.print(
+        "expected with jitter: the sum of two uniform ±10 ms gives round trips in 80..120 ms, p10..p90 about 89..111 ms"
+    )
 
     runs = {}
     for seed in (1, 1, 2):
         configure(lab, seed=seed, loss=30.0)
         runs.setdefault(seed, []).append(flood(lab, 2000, 0.0002)["lost"])
     replay = "seed 1 twice identical" if shown["backend"] == "userspace" else "netem, unseeded: two runs identical"
-    console.print(f"reproducibility (30% loss, 2,000 datagrams): {replay}: {runs[1][0] == runs[1][1]}; seed 2 differs: {runs[2][0] != runs[1][0]}; lost {len(runs[1][0])} / {len(runs[1][1])} / {len(runs[2][0])}")
+    console.print(
+        f"reproducibility (30% loss, 2,000 datagrams): {replay}: {runs[1][0] == runs[1][1]}; seed 2 differs: {runs[2][0] != runs[1][0]}; lost {len(runs[1][0])} / {len(runs[1][1])} / {len(runs[2][0])}"
+    )
 
     throughput = Table(title=f"{shown['backend']} link throughput, 64-byte datagrams, 0% loss configured")
     for column in ("offered", "achieved /s", "answered", "lost", "link drops", "server socket overflows"):
@@ -129,7 +180,14 @@ def measure(lab: RunningLab, console: Console) -> None:
         configure(lab)
         before, daemon_before = server_overflows(lab), link_drops(lab)
         fast = flood(lab, 20000, interval, wait=2.0)
-        throughput.add_row(label, f"{fast['sent'] / fast['send_duration_s']:,.0f}", str(fast["answered"]), str(len(fast["lost"])), str(link_drops(lab) - daemon_before), str(server_overflows(lab) - before))
+        throughput.add_row(
+            label,
+            f"{fast['sent'] / fast['send_duration_s']:,.0f}",
+            str(fast["answered"]),
+            str(len(fast["lost"])),
+            str(link_drops(lab) - daemon_before),
+            str(server_overflows(lab) - before),
+        )
     console.print(throughput)
 
 

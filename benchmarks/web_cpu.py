@@ -76,6 +76,7 @@ def relays() -> list[int]:
 
 def measure(pids: dict[str, list[int]], seconds: float) -> dict[str, float]:
     """Percent of one core per group of processes over ``seconds``."""
+
     def total(group: list[int]) -> float:
         sum_ = 0.0
         for pid in group:
@@ -132,8 +133,12 @@ def main() -> int:
     rows: list[tuple[str, ...]] = []
     try:
         lab.link("wan").set(loss=1.0)
-        server = subprocess.Popen([sys.executable, "-m", "socklab.cli", "web", lab.instance, "--no-open"],
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "socklab.cli", "web", lab.instance, "--no-open"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         assert server.stdout is not None
         url = None
         while url is None:
@@ -162,9 +167,25 @@ def main() -> int:
 
             datagrams = RATE // 2
             count = int(datagrams * (WINDOW + 10))
-            flood = threading.Thread(target=lambda: lab.exec(
-                "client", ["flood", "server", "1234", "--count", str(count), "--interval", str(1 / datagrams),
-                           "--source-port", "41000", "--wait", "0.5"], timeout=WINDOW + 120))
+            flood = threading.Thread(
+                target=lambda: lab.exec(
+                    "client",
+                    [
+                        "flood",
+                        "server",
+                        "1234",
+                        "--count",
+                        str(count),
+                        "--interval",
+                        str(1 / datagrams),
+                        "--source-port",
+                        "41000",
+                        "--wait",
+                        "0.5",
+                    ],
+                    timeout=WINDOW + 120,
+                )
+            )
             flood.start()
             time.sleep(4)
             packets, updates, started = seen(lab), views(browser), time.monotonic()
@@ -174,12 +195,21 @@ def main() -> int:
             rate = (views(browser) - updates) / elapsed
             called = time.monotonic()
             skipped = browser.execute_script(
-                "return [...document.querySelectorAll('#strip tr.skipped')].map(r => r.textContent).slice(0, 3)")
+                "return [...document.querySelectorAll('#strip tr.skipped')].map(r => r.textContent).slice(0, 3)"
+            )
             answer_ms = 1000 * (time.monotonic() - called)
             shares = [f"{usage[group]:.2f}" for group in ("server", "readers", "relay")]
             markers = "; ".join(s.strip(" …") for s in skipped) or "none"
-            rows.append((f"flood {datagrams}/s + answers, page open", *shares, f"{forward:,.0f} + {reverse:,.0f}",
-                         f"{rate:.1f}", markers, f"{answer_ms:.0f}"))
+            rows.append(
+                (
+                    f"flood {datagrams}/s + answers, page open",
+                    *shares,
+                    f"{forward:,.0f} + {reverse:,.0f}",
+                    f"{rate:.1f}",
+                    markers,
+                    f"{answer_ms:.0f}",
+                )
+            )
             console.print(rows[-1])
             flood.join()
     finally:
@@ -190,8 +220,16 @@ def main() -> int:
             server.wait(timeout=30)
         lab.down()
     table = Table(title=f"socklab web: percent of one core over {WINDOW:g} s windows (/proc/<pid>/stat utime+stime)")
-    for column in ("window", "server %", "docker exec readers %", "ctl relay in helper %", "link packets/s (fwd + rev)",
-                   "page updates/s", "strip: latest skip markers", "page answers a script in ms"):
+    for column in (
+        "window",
+        "server %",
+        "docker exec readers %",
+        "ctl relay in helper %",
+        "link packets/s (fwd + rev)",
+        "page updates/s",
+        "strip: latest skip markers",
+        "page answers a script in ms",
+    ):
         table.add_column(column)
     for row in rows:
         table.add_row(*row)

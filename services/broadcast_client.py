@@ -22,40 +22,41 @@ def broadcast_address(ip_json: str, iface: str | None = None) -> str:
     """The broadcast address of iface, or of the first interface that is
     not loopback, given the output of `ip -j -4 addr show`."""
     for link in json.loads(ip_json):
-        if iface is not None and link.get('ifname') != iface:
+        if iface is not None and link.get("ifname") != iface:
             continue
-        if iface is None and 'LOOPBACK' in link.get('flags', []):
+        if iface is None and "LOOPBACK" in link.get("flags", []):
             continue
-        for address in link.get('addr_info', []):
-            if address.get('family') == 'inet':
+        for address in link.get("addr_info", []):
+            if address.get("family") == "inet":
                 interface = IPv4Interface(f"{address['local']}/{address['prefixlen']}")
                 return str(interface.network.broadcast_address)
-    raise LookupError(f'no IPv4 address on {iface or "any interface but loopback"}')
+    raise LookupError(f"no IPv4 address on {iface or 'any interface but loopback'}")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description='Ask every broadcast responder on the subnet.')
-    parser.add_argument('--broadcast', default=os.environ.get('SERVER_HOST'),
-                        help='send here instead of the computed broadcast address (default: $SERVER_HOST)')
-    parser.add_argument('--iface', help='use the broadcast address of this interface')
-    parser.add_argument('--port', type=int, default=int(os.environ.get('SERVER_PORT', 1234)))
-    parser.add_argument('--message', help='the line to send (default: one line of standard input)')
-    parser.add_argument('--timeout', type=float, default=1.0,
-                        help='stop once this many seconds pass without an answer')
+    parser = argparse.ArgumentParser(description="Ask every broadcast responder on the subnet.")
+    parser.add_argument(
+        "--broadcast",
+        default=os.environ.get("SERVER_HOST"),
+        help="send here instead of the computed broadcast address (default: $SERVER_HOST)",
+    )
+    parser.add_argument("--iface", help="use the broadcast address of this interface")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("SERVER_PORT", 1234)))
+    parser.add_argument("--message", help="the line to send (default: one line of standard input)")
+    parser.add_argument("--timeout", type=float, default=1.0, help="stop once this many seconds pass without an answer")
     args = parser.parse_args()
 
     if args.message is None:
-        message = sys.stdin.buffer.readline().rstrip(b'\r\n')
+        message = sys.stdin.buffer.readline().rstrip(b"\r\n")
     else:
-        message = args.message.encode('utf-8', 'surrogateescape')
+        message = args.message.encode("utf-8", "surrogateescape")
     broadcastAddr = args.broadcast
     if broadcastAddr is None:
         try:
-            ip = subprocess.run(['ip', '-j', '-4', 'addr', 'show'],
-                                capture_output=True, text=True, check=True)
+            ip = subprocess.run(["ip", "-j", "-4", "addr", "show"], capture_output=True, text=True, check=True)
             broadcastAddr = broadcast_address(ip.stdout, args.iface)
         except (OSError, subprocess.CalledProcessError, LookupError) as error:
-            sys.exit(f'cannot find the broadcast address: {error}')
+            sys.exit(f"cannot find the broadcast address: {error}")
 
     with socket(AF_INET, SOCK_DGRAM) as clientSocket:
         clientSocket.setsockopt(SOL_SOCKET, SO_BROADCAST, 1)
@@ -68,12 +69,12 @@ def main() -> None:
             except TimeoutError:
                 break
             answers += 1
-            print(serverAddress[0], modifiedMessage.decode('utf-8', 'replace'), flush=True)
+            print(serverAddress[0], modifiedMessage.decode("utf-8", "replace"), flush=True)
     if not answers:
-        print('server seems down')
+        print("server seems down")
         sys.exit(1)
-    print(f'{answers} answers')
+    print(f"{answers} answers")
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     main()

@@ -8,25 +8,25 @@ from socket import AF_INET, SOCK_DGRAM, gethostname, socket
 
 from common import log, peer, ready, upper_bytes
 
-serverPort = int(os.environ.get('PORT', 1234))
-NODE_NAME = os.environ.get('NODE_NAME') or gethostname()
+serverPort = int(os.environ.get("PORT", 1234))
+NODE_NAME = os.environ.get("NODE_NAME") or gethostname()
 
 
 def main() -> None:
     serverSocket = socket(AF_INET, SOCK_DGRAM)  # IPv4: IPv6 has no broadcast
     # bind takes one (host, port) tuple, not two arguments as on the slide;
     # host '' (any address) is what lets broadcasts in.
-    serverSocket.bind(('', serverPort))
+    serverSocket.bind(("", serverPort))
     ready(serverSocket)
-    name = NODE_NAME.encode('utf-8')
+    name = NODE_NAME.encode("utf-8")
     while True:
         message, clientAddress = serverSocket.recvfrom(65535)
-        log(f'datagram {peer(clientAddress)} {len(message)} bytes')
+        log(f"datagram {peer(clientAddress)} {len(message)} bytes")
         try:
-            serverSocket.sendto(name + b': ' + upper_bytes(message), clientAddress)
+            serverSocket.sendto(name + b": " + upper_bytes(message), clientAddress)
         except OSError as error:
-            log(f'error {peer(clientAddress)} {error}')
+            log(f"error {peer(clientAddress)} {error}")
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     main()

@@ -13,7 +13,7 @@ import zlib
 from socket import socket
 from struct import Struct
 
-header_struct = Struct('!I')
+header_struct = Struct("!I")
 COMPRESSED = 0x80000000
 MAX_LENGTH = COMPRESSED - 1
 MAX_BLOCK = 32 * 1024 * 1024  # default limit for a received block
@@ -29,10 +29,10 @@ def recvall(sock: socket, length: int) -> bytes:
     while length:
         block = sock.recv(min(length, 65536))  # recv(n) reserves n bytes first
         if not block:
-            raise EOFError(f'socket closed with {length} bytes left in this block')
+            raise EOFError(f"socket closed with {length} bytes left in this block")
         length -= len(block)
         blocks.append(block)
-    return b''.join(blocks)
+    return b"".join(blocks)
 
 
 def put_block(sock: socket, message: bytes, compress: bool = False) -> None:
@@ -46,7 +46,7 @@ def put_block(sock: socket, message: bytes, compress: bool = False) -> None:
         message = zlib.compress(message)
         flags = COMPRESSED
     if len(message) > MAX_LENGTH:
-        raise BlockError(f'block of {len(message)} bytes does not fit the header')
+        raise BlockError(f"block of {len(message)} bytes does not fit the header")
     sock.sendall(header_struct.pack(flags | len(message)) + message)
 
 
@@ -56,7 +56,7 @@ def get_block_with_flag(sock: socket, max_length: int = MAX_BLOCK) -> tuple[byte
     compressed = bool(header & COMPRESSED)
     block_length = header & MAX_LENGTH
     if block_length > max_length:
-        raise BlockError(f'block of {block_length} bytes is over the limit of {max_length}')
+        raise BlockError(f"block of {block_length} bytes is over the limit of {max_length}")
     message = recvall(sock, block_length)
     if compressed:
         message = decompress(message, max_length)
@@ -74,11 +74,11 @@ def decompress(data: bytes, max_length: int) -> bytes:
     try:
         message = decompressor.decompress(data, max_length + 1)
     except zlib.error as error:
-        raise BlockError(f'compressed block: {error}') from None
+        raise BlockError(f"compressed block: {error}") from None
     if len(message) > max_length:
-        raise BlockError(f'compressed block expands over the limit of {max_length} bytes')
+        raise BlockError(f"compressed block expands over the limit of {max_length} bytes")
     if not decompressor.eof:
-        raise BlockError('compressed block is truncated')
+        raise BlockError("compressed block is truncated")
     if decompressor.unused_data:
-        raise BlockError('compressed block has bytes after its end')
+        raise BlockError("compressed block has bytes after its end")
     return message

@@ -64,7 +64,13 @@ def tcp(host: str, port: int, messages: list[bytes], timeout: float) -> dict:
     with socket.create_connection((host, port), timeout=timeout) as sock:
         for message in messages:
             sock.sendall(message)
-            replies.append(read_reply(sock, len(message.decode("utf-8", "surrogateescape").upper().encode("utf-8", "surrogateescape")), timeout).decode("utf-8", "surrogateescape"))
+            replies.append(
+                read_reply(
+                    sock,
+                    len(message.decode("utf-8", "surrogateescape").upper().encode("utf-8", "surrogateescape")),
+                    timeout,
+                ).decode("utf-8", "surrogateescape")
+            )
     return {"replies": replies}
 
 
@@ -115,7 +121,11 @@ def many(host: str, port: int, count: int, timeout: float) -> dict:
             socks.append(socket.create_connection((host, port), timeout=timeout))
         for index, sock in enumerate(socks):
             sock.sendall(f"conn {index}\n".encode())
-        answered = sum(1 for index, sock in enumerate(socks) if read_reply(sock, len(f"conn {index}\n"), timeout) == f"CONN {index}\n".encode())
+        answered = sum(
+            1
+            for index, sock in enumerate(socks)
+            if read_reply(sock, len(f"conn {index}\n"), timeout) == f"CONN {index}\n".encode()
+        )
     finally:
         for sock in socks:
             sock.close()
@@ -141,7 +151,7 @@ def block(host: str, port: int, size: int, chunk: int, compress: bool, timeout: 
         wire = header + body
         step = chunk or len(wire)
         for offset in range(0, len(wire), step):
-            sock.sendall(wire[offset:offset + step])
+            sock.sendall(wire[offset : offset + step])
         (length,) = struct.unpack("!I", recvall(sock, 4))
         answer = recvall(sock, length & 0x7FFFFFFF)
         if length & 0x80000000:

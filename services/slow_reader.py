@@ -18,15 +18,15 @@ from threading import Thread
 
 from common import log, peer, ready, server_socket
 
-serverPort = int(os.environ.get('PORT', 1236))
+serverPort = int(os.environ.get("PORT", 1236))
 RECEIVE_BUFFER = 4096  # bytes: the kernel doubles it, still far below a message
 CHUNK = 8192  # bytes read at a time
 PAUSE = 0.001  # seconds between two reads: a few MB/s at most
-IDLE_TIMEOUT = float(os.environ.get('IDLE_TIMEOUT', 10))  # seconds
+IDLE_TIMEOUT = float(os.environ.get("IDLE_TIMEOUT", 10))  # seconds
 
 
 def handle_client(clientSocket: socket, address: tuple) -> None:
-    log(f'connect {peer(address)}')
+    log(f"connect {peer(address)}")
     clientSocket.settimeout(IDLE_TIMEOUT)
     digest = hashlib.sha256()
     count = 0
@@ -35,19 +35,19 @@ def handle_client(clientSocket: socket, address: tuple) -> None:
             while True:
                 received = clientSocket.recv(CHUNK)
                 if not received:
-                    log(f'incomplete {peer(address)} closed after {count} bytes, before a newline')
+                    log(f"incomplete {peer(address)} closed after {count} bytes, before a newline")
                     return
-                line, newline, _ = received.partition(b'\n')
+                line, newline, _ = received.partition(b"\n")
                 digest.update(line)
                 count += len(line)
                 if newline:
                     break
                 time.sleep(PAUSE)
-            log(f'received {peer(address)} {count} bytes')
-            clientSocket.sendall(f'received {count} bytes sha256 {digest.hexdigest()}\n'.encode('utf-8'))
+            log(f"received {peer(address)} {count} bytes")
+            clientSocket.sendall(f"received {count} bytes sha256 {digest.hexdigest()}\n".encode("utf-8"))
         except OSError as error:  # reset, timed out
-            log(f'incomplete {peer(address)} {error} after {count} bytes, before a newline')
-    log(f'close {peer(address)}')
+            log(f"incomplete {peer(address)} {error} after {count} bytes, before a newline")
+    log(f"close {peer(address)}")
 
 
 def main() -> None:
@@ -61,9 +61,9 @@ def main() -> None:
             connectionSocket, address = serverSocket.accept()
             Thread(target=handle_client, args=(connectionSocket, address), daemon=True).start()
         except (OSError, RuntimeError) as error:  # out of file descriptors or threads
-            log(f'error accept {error}')
+            log(f"error accept {error}")
             time.sleep(0.1)
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     main()

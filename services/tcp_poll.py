@@ -13,15 +13,15 @@ from socket import SOCK_STREAM, socket
 
 from common import UpperCaser, log, peer, ready, server_socket
 
-serverPort = int(os.environ.get('PORT', 1234))
+serverPort = int(os.environ.get("PORT", 1234))
 
 my_poll = poll()
-sockets: dict[int, socket] = {}     # retrieve socket object from fileno
-peers: dict[int, str] = {}          # client address of fileno, for the log
+sockets: dict[int, socket] = {}  # retrieve socket object from fileno
+peers: dict[int, str] = {}  # client address of fileno, for the log
 uppers: dict[int, UpperCaser] = {}  # upper-cases fileno's stream
-received: dict[int, bytes] = {}     # bytes received from fileno, not yet processed
-to_send: dict[int, bytes] = {}      # bytes processed for fileno, not yet sent
-finished: set[int] = set()          # filenos whose client will send nothing more
+received: dict[int, bytes] = {}  # bytes received from fileno, not yet processed
+to_send: dict[int, bytes] = {}  # bytes processed for fileno, not yet sent
+finished: set[int] = set()  # filenos whose client will send nothing more
 
 
 def accept_client(serverSocket: socket) -> None:
@@ -32,13 +32,13 @@ def accept_client(serverSocket: socket) -> None:
     peers[fd] = peer(address)
     uppers[fd] = UpperCaser()
     my_poll.register(fd, POLLIN)
-    log(f'connect {peers[fd]}')
+    log(f"connect {peers[fd]}")
 
 
 def receive(fd: int) -> None:
     data = sockets[fd].recv(4096)
     if data:
-        received[fd] = received.get(fd, b'') + data
+        received[fd] = received.get(fd, b"") + data
     else:
         finished.add(fd)
     # Wait for POLLOUT only, not POLLIN|POLLOUT as on the slide: we read no
@@ -48,8 +48,8 @@ def receive(fd: int) -> None:
 
 
 def send(fd: int) -> None:
-    data = uppers[fd].feed(received.pop(fd, b''), final=fd in finished)
-    data = to_send.pop(fd, b'') + data
+    data = uppers[fd].feed(received.pop(fd, b""), final=fd in finished)
+    data = to_send.pop(fd, b"") + data
     n = sockets[fd].send(data)
     if n < len(data):
         to_send[fd] = data[n:]
@@ -66,7 +66,7 @@ def close_client(fd: int) -> None:
     received.pop(fd, None)  # with a default: the slide pops keys it may never have set
     to_send.pop(fd, None)
     finished.discard(fd)
-    log(f'close {peers.pop(fd)}')
+    log(f"close {peers.pop(fd)}")
 
 
 def main() -> None:
@@ -81,7 +81,7 @@ def main() -> None:
                 try:
                     accept_client(serverSocket)
                 except OSError as error:  # e.g. the client left before we accepted
-                    log(f'error accept {error}')
+                    log(f"error accept {error}")
             elif event & (POLLHUP | POLLERR | POLLNVAL):
                 close_client(fd)
             else:
@@ -91,9 +91,9 @@ def main() -> None:
                     elif event & POLLOUT:
                         send(fd)
                 except OSError as error:  # reset, broken pipe: this client only
-                    log(f'error {peers[fd]} {error}')
+                    log(f"error {peers[fd]} {error}")
                     close_client(fd)
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     main()

@@ -13,8 +13,8 @@ from threading import Thread
 
 from common import handle_client, ready, server_socket
 
-serverPort = int(os.environ.get('PORT', 1234))
-POOL_SIZE = int(os.environ.get('POOL_SIZE', 4))
+serverPort = int(os.environ.get("PORT", 1234))
+POOL_SIZE = int(os.environ.get("POOL_SIZE", 4))
 
 
 def serve_clients(listeningSocket: socket) -> None:
@@ -31,5 +31,5 @@ def main() -> None:
     ready(serverSocket)
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     main()

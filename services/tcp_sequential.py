@@ -11,7 +11,7 @@ from socket import SOCK_STREAM
 
 from common import handle_client, ready, server_socket
 
-serverPort = int(os.environ.get('PORT', 1234))
+serverPort = int(os.environ.get("PORT", 1234))
 
 
 def main() -> None:
@@ -22,5 +22,5 @@ def main() -> None:
         handle_client(connectionSocket, address)
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     main()

@@ -9,7 +9,7 @@ from threading import Thread
 
 from common import handle_client, log, ready, server_socket
 
-serverPort = int(os.environ.get('PORT', 1234))
+serverPort = int(os.environ.get("PORT", 1234))
 
 
 def main() -> None:
@@ -20,9 +20,9 @@ def main() -> None:
             connectionSocket, address = serverSocket.accept()
             Thread(target=handle_client, args=(connectionSocket, address), daemon=True).start()
         except (OSError, RuntimeError) as error:  # out of file descriptors or threads
-            log(f'error accept {error}')
+            log(f"error accept {error}")
             time.sleep(0.1)  # let some connections end instead of spinning
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     main()

@@ -21,8 +21,13 @@ INITIAL_DELAY = 0.1  # seconds
 MAX_DELAY = 2.0
 
 
-def ask(clientSocket: socket, message: bytes, serverAddress: tuple,
-        initialDelay: float = INITIAL_DELAY, maxDelay: float = MAX_DELAY) -> tuple[bytes | None, int]:
+def ask(
+    clientSocket: socket,
+    message: bytes,
+    serverAddress: tuple,
+    initialDelay: float = INITIAL_DELAY,
+    maxDelay: float = MAX_DELAY,
+) -> tuple[bytes | None, int]:
     """Send until an answer comes; return it (None if we gave up) and the
     number of datagrams sent. A late answer to an earlier send counts too:
     it is the same question."""
@@ -42,48 +47,63 @@ def ask(clientSocket: socket, message: bytes, serverAddress: tuple,
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description='Ask the UDP upper-case server, with backoff.')
-    parser.add_argument('--host', default=os.environ.get('SERVER_HOST', '127.0.0.1'))
-    parser.add_argument('--port', type=int, default=int(os.environ.get('SERVER_PORT', 1234)))
-    parser.add_argument('--message', help='the line to send (default: one line of standard input)')
-    parser.add_argument('--source-port', type=int, default=0,
-                        help='send from this local port, so that a flow is the same run after run')
-    parser.add_argument('--json', action='store_true', help='print one JSON line with the outcome')
-    parser.add_argument('--initial-timeout', type=float,
-                        default=float(os.environ.get('INITIAL_TIMEOUT', INITIAL_DELAY)),
-                        help='seconds to wait for the first answer (default 0.1)')
-    parser.add_argument('--give-up', type=float, default=float(os.environ.get('GIVE_UP', MAX_DELAY)),
-                        help='give up once the next timeout would exceed this (default 2.0)')
+    parser = argparse.ArgumentParser(description="Ask the UDP upper-case server, with backoff.")
+    parser.add_argument("--host", default=os.environ.get("SERVER_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("SERVER_PORT", 1234)))
+    parser.add_argument("--message", help="the line to send (default: one line of standard input)")
+    parser.add_argument(
+        "--source-port", type=int, default=0, help="send from this local port, so that a flow is the same run after run"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON line with the outcome")
+    parser.add_argument(
+        "--initial-timeout",
+        type=float,
+        default=float(os.environ.get("INITIAL_TIMEOUT", INITIAL_DELAY)),
+        help="seconds to wait for the first answer (default 0.1)",
+    )
+    parser.add_argument(
+        "--give-up",
+        type=float,
+        default=float(os.environ.get("GIVE_UP", MAX_DELAY)),
+        help="give up once the next timeout would exceed this (default 2.0)",
+    )
     args = parser.parse_args()
 
     if args.message is None:
-        message = sys.stdin.buffer.readline().rstrip(b'\r\n')
+        message = sys.stdin.buffer.readline().rstrip(b"\r\n")
     else:
-        message = args.message.encode('utf-8', 'surrogateescape')
+        message = args.message.encode("utf-8", "surrogateescape")
     try:
         family, _, _, _, serverAddress = getaddrinfo(args.host, args.port, type=SOCK_DGRAM)[0]
     except OSError:  # the server's name is unknown, e.g. its container is not up
-        print('server seems down')
+        print("server seems down")
         sys.exit(1)
     with socket(family, SOCK_DGRAM) as clientSocket:
         if args.source_port:
-            clientSocket.bind(('', args.source_port))
+            clientSocket.bind(("", args.source_port))
         start = time.monotonic()
         modifiedMessage, attempts = ask(clientSocket, message, serverAddress, args.initial_timeout, args.give_up)
         latency = time.monotonic() - start
 
-    answer = None if modifiedMessage is None else modifiedMessage.decode('utf-8', 'replace')
+    answer = None if modifiedMessage is None else modifiedMessage.decode("utf-8", "replace")
     if args.json:
-        print(json.dumps({'answer': answer, 'attempts': attempts,
-                          'outcome': 'gave-up' if answer is None else 'answered',
-                          'latency_s': round(latency, 4)}))
+        print(
+            json.dumps(
+                {
+                    "answer": answer,
+                    "attempts": attempts,
+                    "outcome": "gave-up" if answer is None else "answered",
+                    "latency_s": round(latency, 4),
+                }
+            )
+        )
     elif answer is None:
-        print('server seems down')
+        print("server seems down")
     else:
         print(answer)
     if answer is None:
         sys.exit(1)
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     main()

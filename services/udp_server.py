@@ -11,9 +11,9 @@ from socket import SOCK_DGRAM
 
 from common import log, peer, ready, server_socket, upper_bytes
 
-serverPort = int(os.environ.get('PORT', 1234))
-prefix = os.environ.get('PREFIX', '').encode('utf-8')
-lead = prefix + b' ' if prefix else b''
+serverPort = int(os.environ.get("PORT", 1234))
+prefix = os.environ.get("PREFIX", "").encode("utf-8")
+lead = prefix + b" " if prefix else b""
 
 
 def main() -> None:
@@ -22,12 +22,12 @@ def main() -> None:
     while True:
         # 65535, not the slide's 2048: a bigger datagram would be cut short.
         message, clientAddress = serverSocket.recvfrom(65535)
-        log(f'datagram {peer(clientAddress)} {len(message)} bytes')
+        log(f"datagram {peer(clientAddress)} {len(message)} bytes")
         try:
             serverSocket.sendto(lead + upper_bytes(message), clientAddress)
         except OSError as error:  # e.g. the answer grew too big for one datagram
-            log(f'error {peer(clientAddress)} {error}')
+            log(f"error {peer(clientAddress)} {error}")
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     main()

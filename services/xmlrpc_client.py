@@ -10,21 +10,21 @@ from xmlrpc.client import ServerProxy
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Make the lecture's four XML-RPC calls.")
-    parser.add_argument('--host', default=os.environ.get('SERVER_HOST', '127.0.0.1'))
-    parser.add_argument('--port', type=int, default=int(os.environ.get('SERVER_PORT', 7001)))
+    parser.add_argument("--host", default=os.environ.get("SERVER_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("SERVER_PORT", 7001)))
     args = parser.parse_args()
 
-    host = f'[{args.host}]' if ':' in args.host else args.host  # an IPv6 address in a URL
+    host = f"[{args.host}]" if ":" in args.host else args.host  # an IPv6 address in a URL
     try:
-        with ServerProxy(f'http://{host}:{args.port}/RPC2') as proxy:
-            print(proxy.addtogether('x', 'y', 'z'))
+        with ServerProxy(f"http://{host}:{args.port}/RPC2") as proxy:
+            print(proxy.addtogether("x", "y", "z"))
             print(proxy.addtogether(1, 2, 3, 4, 5))
             print(proxy.quadratic(2, -4, 0))
             print(proxy.quadratic(1, 2, 1))
     except OSError:  # refused, unreachable, unknown host
-        print('server seems down')
+        print("server seems down")
         sys.exit(1)
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     main()

@@ -17,8 +17,8 @@ from xmlrpc.server import SimpleXMLRPCRequestHandler, SimpleXMLRPCServer
 
 from common import log, peer, ready, server_socket
 
-serverPort = int(os.environ.get('PORT', 7001))
-IDLE_TIMEOUT = float(os.environ.get('IDLE_TIMEOUT', 30))  # seconds
+serverPort = int(os.environ.get("PORT", 7001))
+IDLE_TIMEOUT = float(os.environ.get("IDLE_TIMEOUT", 30))  # seconds
 
 
 def addtogether(*things):
@@ -33,7 +33,7 @@ def quadratic(a: float, b: float, c: float) -> list[float]:
     gives [0.0, 8.0] for (2, -4, 0); the roots are 0 and 2.
     """
     if a == 0:
-        raise ValueError('a is 0: not a quadratic equation')
+        raise ValueError("a is 0: not a quadratic equation")
     discriminant = b * b - 4.0 * a * c
     if discriminant < 0:
         return []
@@ -45,14 +45,14 @@ class RequestHandler(SimpleXMLRPCRequestHandler):
     """Serves /RPC2 only, logs one line per request on stdout, and gives up
     on a client that stalls for IDLE_TIMEOUT seconds."""
 
-    rpc_paths = ('/RPC2',)
+    rpc_paths = ("/RPC2",)
     timeout = IDLE_TIMEOUT
 
-    def log_request(self, code='-', size='-') -> None:
+    def log_request(self, code="-", size="-") -> None:
         log(f'request {peer(self.client_address)} "{self.requestline}" {code}')
 
     def log_error(self, format: str, *args) -> None:
-        log(f'error {peer(self.client_address)} {format % args}')
+        log(f"error {peer(self.client_address)} {format % args}")
 
 
 class ThreadingXMLRPCServer(ThreadingMixIn, SimpleXMLRPCServer):
@@ -60,7 +60,7 @@ class ThreadingXMLRPCServer(ThreadingMixIn, SimpleXMLRPCServer):
 
 
 def main() -> None:
-    server = ThreadingXMLRPCServer(('', serverPort), RequestHandler, bind_and_activate=False)
+    server = ThreadingXMLRPCServer(("", serverPort), RequestHandler, bind_and_activate=False)
     # socketserver makes a socket of one address family; use our dual-stack one.
     server.socket.close()
     server.socket = server_socket(SOCK_STREAM, serverPort)
@@ -72,5 +72,5 @@ def main() -> None:
     server.serve_forever()
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     main()

@@ -39,10 +39,14 @@ def translate(address: IPAddress, declared: Optional[IPNetwork], actual: Optiona
 @overload
 def translate(address: None, declared: Optional[IPNetwork], actual: Optional[IPNetwork]) -> None: ...
 @overload
-def translate(address: Optional[IPAddress], declared: Optional[IPNetwork], actual: Optional[IPNetwork]) -> Optional[IPAddress]: ...
+def translate(
+    address: Optional[IPAddress], declared: Optional[IPNetwork], actual: Optional[IPNetwork]
+) -> Optional[IPAddress]: ...
 
 
-def translate(address: Optional[IPAddress], declared: Optional[IPNetwork], actual: Optional[IPNetwork]) -> Optional[IPAddress]:
+def translate(
+    address: Optional[IPAddress], declared: Optional[IPNetwork], actual: Optional[IPNetwork]
+) -> Optional[IPAddress]:
     """Move an address from its declared subnet to the actual one, same host part."""
     if address is None or declared is None or actual is None or declared == actual:
         return address

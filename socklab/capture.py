@@ -70,10 +70,20 @@ class Capture:
 
     def start(self) -> Capture:
         self.helper = self.running.backend.start_helper(
-            self.running.container(self.node), "capture", self.argv(), CAPTURE_CAPS, suffix=f"capture-{uuid.uuid4().hex[:6]}", stdout=self.sink
+            self.running.container(self.node),
+            "capture",
+            self.argv(),
+            CAPTURE_CAPS,
+            suffix=f"capture-{uuid.uuid4().hex[:6]}",
+            stdout=self.sink,
         )
         try:
-            wait_ready(self.running.backend, f"capture on {self.node}", self.helper.id, Ready("log", log="listening on", timeout=10))
+            wait_ready(
+                self.running.backend,
+                f"capture on {self.node}",
+                self.helper.id,
+                Ready("log", log="listening on", timeout=10),
+            )
         except BaseException:
             self.helper.remove()
             self.helper = None

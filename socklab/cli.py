@@ -78,9 +78,16 @@ def build_parser() -> Parser:
 
     sub = command("up", cmd_up, "bring a lab up (building images when missing)")
     sub.add_argument("lab")
-    sub.add_argument("--workspace", type=Path, default=Path("work"), help="host folder mounted at /work in workspace nodes (default ./work)")
+    sub.add_argument(
+        "--workspace",
+        type=Path,
+        default=Path("work"),
+        help="host folder mounted at /work in workspace nodes (default ./work)",
+    )
     sub.add_argument("--json", action="store_true")
-    sub.add_argument("--student", metavar="ID", help="that student's version: the reference services with their variant's values")
+    sub.add_argument(
+        "--student", metavar="ID", help="that student's version: the reference services with their variant's values"
+    )
     sub.add_argument("--secret", type=Path, metavar="FILE", help="the course secret (default $SOCKLAB_COURSE_SECRET)")
 
     sub = command("down", cmd_down, "take a lab down, or every lab with --all")
@@ -136,7 +143,9 @@ def build_parser() -> Parser:
     sub.add_argument("--count", type=int)
     sub.add_argument("-w", dest="write", type=Path, help="write a pcap file")
 
-    sub = command("web", cmd_web, "a live view of a running lab in the browser: topology, counters, packets, link controls")
+    sub = command(
+        "web", cmd_web, "a live view of a running lab in the browser: topology, counters, packets, link controls"
+    )
     sub.add_argument("lab")
     sub.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     sub.add_argument("--port", type=int, default=0, help="port (default: a free one)")
@@ -156,14 +165,29 @@ def build_parser() -> Parser:
     sub.add_argument("lab")
     sub.add_argument("pytest_args", nargs=argparse.REMAINDER, help="-- further pytest options")
 
-    sub = command("grade", cmd_grade, "grade student submissions: Gradescope results.json each, grades.csv", instance=False)
+    sub = command(
+        "grade", cmd_grade, "grade student submissions: Gradescope results.json each, grades.csv", instance=False
+    )
     sub.add_argument("assignment")
     sub.add_argument("submissions", nargs="+", type=Path, metavar="SUBMISSION_DIR")
     sub.add_argument("--out", type=Path, required=True)
     sub.add_argument("--jobs", type=int, default=1, help="submissions graded at once")
-    sub.add_argument("--roster", type=Path, help="CSV id,name,email,folder: every student gets a gradebook row; Canvas and Moodle files")
-    sub.add_argument("--secret", type=Path, metavar="FILE", help="the course secret that gives each student their variant (default $SOCKLAB_COURSE_SECRET)")
-    sub.add_argument("--force", action="store_true", help="grade every submission again, even those unchanged since the last run into --out")
+    sub.add_argument(
+        "--roster",
+        type=Path,
+        help="CSV id,name,email,folder: every student gets a gradebook row; Canvas and Moodle files",
+    )
+    sub.add_argument(
+        "--secret",
+        type=Path,
+        metavar="FILE",
+        help="the course secret that gives each student their variant (default $SOCKLAB_COURSE_SECRET)",
+    )
+    sub.add_argument(
+        "--force",
+        action="store_true",
+        help="grade every submission again, even those unchanged since the last run into --out",
+    )
 
     sub = command("experiment", cmd_experiment, "run a loss experiment", instance=False)
     experiment_commands = sub.add_subparsers(dest="experiment_command", required=True, parser_class=Parser)
@@ -229,7 +253,9 @@ def welcome(running: RunningLab, output: Output) -> None:
     output.table(f"lab {running.instance} is up", ["node", "role", "addresses", "get a shell"], rows)
     for link in running.lab.links.values():
         info = running.link(link.name).show()
-        output.print(f"link {link.name}: {link.a} <-> {link.b}, backend {info['backend']} ({info['reason']}), {link.forward.describe()} / {link.reverse.describe()}")
+        output.print(
+            f"link {link.name}: {link.a} <-> {link.b}, backend {info['backend']} ({info['reason']}), {link.forward.describe()} / {link.reverse.describe()}"
+        )
     if running.lab.sheet:
         output.print(f"exercise sheet: {running.lab.path.parent / running.lab.sheet}")
     output.print(f"take it down with: socklab down {running.instance}")
@@ -267,7 +293,16 @@ def cmd_status(args: argparse.Namespace, output: Output) -> int:
         if args.json:
             output.data([vars(s) for s in statuses])
             return 0
-        nodes = [(s.name, s.role, s.state, " ".join(f"{net}: {' '.join(a for a in pair if a)}" for net, pair in s.addresses.items()), s.ports or "-") for s in statuses]
+        nodes = [
+            (
+                s.name,
+                s.role,
+                s.state,
+                " ".join(f"{net}: {' '.join(a for a in pair if a)}" for net, pair in s.addresses.items()),
+                s.ports or "-",
+            )
+            for s in statuses
+        ]
         output.table(f"lab {wanted}", ["node", "role", "state", "addresses", "ports"], nodes)
         for link in running.lab.links.values():
             info = running.link(link.name).show()
@@ -279,7 +314,10 @@ def cmd_status(args: argparse.Namespace, output: Output) -> int:
     if not found:
         output.print("no socklab lab is up")
         return 0
-    rows = [(i.name, f"{i.nodes}/{i.expected}", i.networks, i.owner, "STALE: " + i.reason if i.stale else "up") for i in found]
+    rows = [
+        (i.name, f"{i.nodes}/{i.expected}", i.networks, i.owner, "STALE: " + i.reason if i.stale else "up")
+        for i in found
+    ]
     output.table("socklab labs", ["instance", "nodes", "networks", "owner", "state"], rows)
     if any(i.stale for i in found):
         output.print("stale labs are removed by: socklab down --all")
@@ -299,7 +337,10 @@ def cmd_shell(args: argparse.Namespace, output: Output) -> int:
     running = _attach(args)
     container = running.container(args.node)
     user = ["-u", f"{os.getuid()}:{os.getgid()}"] if running.lab.nodes[args.node].workspace else []
-    os.execvp("docker", ["docker", "exec", "-it", *user, "-e", f"PS1={args.node}:\\w\\$ ", "-w", "/work", container.name, "bash"])
+    os.execvp(
+        "docker",
+        ["docker", "exec", "-it", *user, "-e", f"PS1={args.node}:\\w\\$ ", "-w", "/work", container.name, "bash"],
+    )
 
 
 def cmd_logs(args: argparse.Namespace, output: Output) -> int:
@@ -312,7 +353,9 @@ def cmd_validate(args: argparse.Namespace, output: Output) -> int:
 
     for name in args.lab:
         lab = load_lab(name)
-        output.print(f"{lab.path}: ok ({len(lab.networks)} network(s), {len(lab.nodes)} node(s), {len(lab.links)} link(s))")
+        output.print(
+            f"{lab.path}: ok ({len(lab.networks)} network(s), {len(lab.nodes)} node(s), {len(lab.links)} link(s))"
+        )
     return 0
 
 
@@ -329,8 +372,12 @@ def cmd_link_show(args: argparse.Namespace, output: Output) -> int:
         rows = []
         for direction, state in info["directions"].items():
             counters = state.get("counters", {})
-            rows.append((direction, _describe_params(state.get("params", {})), *(counters.get(k, "-") for k in columns)))
-        title = f"link {info['name']}: backend {info['backend']}, daemon {info['daemon']}" + (f", seed {info.get('seed')}" if info.get("seed") is not None else "")
+            rows.append(
+                (direction, _describe_params(state.get("params", {})), *(counters.get(k, "-") for k in columns))
+            )
+        title = f"link {info['name']}: backend {info['backend']}, daemon {info['daemon']}" + (
+            f", seed {info.get('seed')}" if info.get("seed") is not None else ""
+        )
         output.table(title, ["direction", "parameters", *columns], rows)
         output.print(f"backend {info['backend']}: {info.get('reason') or 'chosen before socklab recorded why'}")
     return 0
@@ -356,7 +403,10 @@ def cmd_link_set(args: argparse.Namespace, output: Output) -> int:
     if args.json:
         output.data(result)
     else:
-        output.print(f"link {args.link}: " + ", ".join([f"{k}={v}" for k, v in values.items()] + ([f"seed={seed}"] if seed is not None else [])))
+        output.print(
+            f"link {args.link}: "
+            + ", ".join([f"{k}={v}" for k, v in values.items()] + ([f"seed={seed}"] if seed is not None else []))
+        )
         if result.get("moved"):
             output.print(f"link {args.link} moved from netem to the userspace backend: {result['reason']}")
     return 0
@@ -380,7 +430,9 @@ def cmd_capture(args: argparse.Namespace, output: Output) -> int:
     for line in capture.summary:
         output.progress(line)
     if args.write:
-        output.print(f"wrote {args.write} ({args.write.stat().st_size} bytes): open it with wireshark or tshark -r {args.write}")
+        output.print(
+            f"wrote {args.write} ({args.write.stat().st_size} bytes): open it with wireshark or tshark -r {args.write}"
+        )
     return 0
 
 
@@ -423,7 +475,9 @@ def cmd_doctor(args: argparse.Namespace, output: Output) -> int:
     if args.json:
         output.data([vars(f) for f in findings])
     else:
-        rows = [("ok" if f.ok else ("FAIL" if f.blocking else "note"), f.check, f.detail, f.fix or "") for f in findings]
+        rows = [
+            ("ok" if f.ok else ("FAIL" if f.blocking else "note"), f.check, f.detail, f.fix or "") for f in findings
+        ]
         output.table("socklab doctor", ["", "check", "finding", "fix"], rows)
     blocking = [f for f in findings if f.blocking and not f.ok]
     if blocking:
@@ -440,16 +494,22 @@ def cmd_test(args: argparse.Namespace, output: Output) -> int:
 
     lab = load_lab(args.lab)
     extra = args.pytest_args[1:] if args.pytest_args[:1] == ["--"] else args.pytest_args
-    status = pytest.main([str(ROOT / "tests" / "lab"), "--socklab-lab", lab.name, "-q", "-p", "no:cacheprovider", *extra])
+    status = pytest.main(
+        [str(ROOT / "tests" / "lab"), "--socklab-lab", lab.name, "-q", "-p", "no:cacheprovider", *extra]
+    )
     if status == pytest.ExitCode.NO_TESTS_COLLECTED:
-        raise BadInput(f"lab {lab.name!r} has no checks in {ROOT / 'tests' / 'lab'} (mark them @pytest.mark.lab({lab.name!r}))")
+        raise BadInput(
+            f"lab {lab.name!r} has no checks in {ROOT / 'tests' / 'lab'} (mark them @pytest.mark.lab({lab.name!r}))"
+        )
     return 0 if status == pytest.ExitCode.OK else 1
 
 
 def cmd_grade(args: argparse.Namespace, output: Output) -> int:
     from .grading.command import grade_command
 
-    return grade_command(args.assignment, args.submissions, args.out, args.jobs, output, args.roster, args.secret, args.force)
+    return grade_command(
+        args.assignment, args.submissions, args.out, args.jobs, output, args.roster, args.secret, args.force
+    )
 
 
 def cmd_experiment(args: argparse.Namespace, output: Output) -> int:

@@ -95,7 +95,14 @@ def _labels(lab: Lab, **extra: str) -> dict[str, str]:
     The lab file is named by the lab's name so that socklab finds it again
     under ``labs/`` whatever the directory Compose ran from.
     """
-    labels = {L.PROJECT: "1", L.LAB: lab.name, L.LAB_FILE: lab_ref(lab), L.EXPECTED: str(len(lab.nodes)), COMPOSE: "1", **extra}
+    labels = {
+        L.PROJECT: "1",
+        L.LAB: lab.name,
+        L.LAB_FILE: lab_ref(lab),
+        L.EXPECTED: str(len(lab.nodes)),
+        COMPOSE: "1",
+        **extra,
+    }
     return dict(sorted(labels.items()))
 
 
@@ -167,7 +174,9 @@ def _link_service(lab: Lab, link: Link) -> tuple[dict[str, Any], list[str]]:
     comments the file needs where the lab file leaves something open."""
     config, comments = _daemon_config(lab, link)
     if link.backend == "netem":
-        comments.append(f"{link.name}: the lab file asks for netem; Compose runs the userspace daemon, which works on any kernel.")
+        comments.append(
+            f"{link.name}: the lab file asks for netem; Compose runs the userspace daemon, which works on any kernel."
+        )
     depends = [link.a] if link.b_is_network else [link.a, link.b]
     service: dict[str, Any] = {
         "container_name": f"{container_name(lab.name, link.a)}-link-{link.name}",
@@ -181,8 +190,16 @@ def _link_service(lab: Lab, link: Link) -> tuple[dict[str, Any], list[str]]:
     }
     service.update(_hardening())
     service["cap_add"] = ["NET_ADMIN", "NET_RAW"]
-    service["labels"] = _labels(lab, **{L.NODE: link.a, L.ROLE: "link", L.LINK: link.name, L.LINK_BACKEND: "userspace",
-                                        L.LINK_REASON: "Compose runs the userspace daemon on every kernel"})
+    service["labels"] = _labels(
+        lab,
+        **{
+            L.NODE: link.a,
+            L.ROLE: "link",
+            L.LINK: link.name,
+            L.LINK_BACKEND: "userspace",
+            L.LINK_REASON: "Compose runs the userspace daemon on every kernel",
+        },
+    )
     return service, comments
 
 
@@ -207,7 +224,9 @@ def _daemon_config(lab: Lab, link: Link) -> tuple[dict, list[str]]:
     comments = []
     if peer4 is None:
         peer4 = link.b
-        comments.append(f"{link.name}: {link.b} has no fixed address on {shared}; the daemon matches its name, {link.b!r}, resolved when the link starts.")
+        comments.append(
+            f"{link.name}: {link.b} has no fixed address on {shared}; the daemon matches its name, {link.b!r}, resolved when the link starts."
+        )
     return daemon_config(link, Endpoint(link.a, "", peer4, peer6)), comments
 
 
@@ -216,7 +235,9 @@ def _network(lab: Lab, name: str) -> dict[str, Any]:
     subnets = [s for s in (net.subnet, net.subnet6) if s is not None]
     labels = {L.NETWORK: name}
     if net.subnet is not None:
-        labels[L.SUBNETS] = json.dumps([str(net.subnet), str(net.subnet), _str(net.subnet6) or "", _str(net.subnet6) or ""])
+        labels[L.SUBNETS] = json.dumps(
+            [str(net.subnet), str(net.subnet), _str(net.subnet6) or "", _str(net.subnet6) or ""]
+        )
     network: dict[str, Any] = {
         "name": network_name(lab.name, name),
         "driver": "bridge",

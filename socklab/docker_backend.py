@@ -61,7 +61,6 @@ def connect() -> docker.DockerClient:
     return client
 
 
-
 def import_image(client: docker.DockerClient, stream: IO[bytes], name: str, changes: list[str]) -> None:
     """``docker import`` a root filesystem tar streamed from ``stream`` as ``name``."""
     repository, tag = name.rsplit(":", 1)
@@ -75,6 +74,7 @@ def registry_has(client: docker.DockerClient, name: str) -> bool:
     except docker.errors.APIError:
         return False
     return True
+
 
 class DockerBackend:
     def __init__(self, client: Optional[docker.DockerClient] = None) -> None:
@@ -303,7 +303,9 @@ class DockerBackend:
         argv += list(command)
         data = input.encode() if isinstance(input, str) else input
         try:
-            done = subprocess.run(argv, input=data or b"", capture_output=True, timeout=(timeout + 5) if timeout else None)
+            done = subprocess.run(
+                argv, input=data or b"", capture_output=True, timeout=(timeout + 5) if timeout else None
+            )
         except subprocess.TimeoutExpired as err:
             return ExecResult(124, _text(err.stdout), _text(err.stderr) + f"\n(timed out after {timeout:g} s)")
         return ExecResult(done.returncode, _text(done.stdout), _text(done.stderr))
@@ -354,7 +356,9 @@ def _pump(stream: Iterable[bytes], sink: Callable[[bytes], object]) -> None:
         sink(chunk)
 
 
-def docker_exec_options(user: Optional[str], environment: Optional[dict[str, str]], workdir: Optional[str]) -> list[str]:
+def docker_exec_options(
+    user: Optional[str], environment: Optional[dict[str, str]], workdir: Optional[str]
+) -> list[str]:
     options = []
     if user:
         options += ["-u", user]
@@ -373,4 +377,3 @@ def container_addresses(container: Container) -> dict[str, tuple[str, str]]:
     """Docker network name -> (IPv4, IPv6) of a container."""
     nets = container.attrs.get("NetworkSettings", {}).get("Networks") or {}
     return {name: (n.get("IPAddress") or "", n.get("GlobalIPv6Address") or "") for name, n in nets.items()}
-

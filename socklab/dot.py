@@ -50,7 +50,10 @@ def container_dot(client: docker.DockerClient, progress: Progress = _quiet) -> D
     def run(options: list[str], source: str) -> bytes:
         script = 'printf "%s" "$1" > /tmp/in.dot; shift; exec dot "$@" -o /tmp/out /tmp/in.dot'
         container = client.containers.create(
-            image, ["-c", script, "dot", source, *options], entrypoint=["sh"], network_disabled=True,
+            image,
+            ["-c", script, "dot", source, *options],
+            entrypoint=["sh"],
+            network_disabled=True,
             labels={PROJECT: "1", IMAGE_ROLE: "graphviz"},
         )
         try:

@@ -51,4 +51,6 @@ class NodeNotReady(SocklabError):
         self.reason = reason
         self.last_logs = last_logs
         tail = "\n".join("    " + line for line in last_logs.splitlines()[-10:])
-        super().__init__(f"node {node!r} did not become ready: {reason}" + (f"\n  last log lines:\n{tail}" if tail else ""))
+        super().__init__(
+            f"node {node!r} did not become ready: {reason}" + (f"\n  last log lines:\n{tail}" if tail else "")
+        )

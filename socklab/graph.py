@@ -80,7 +80,7 @@ def _holder(lab: Lab, address: IPAddress) -> str:
 def _address_label(att: Attachment) -> str:
     addresses = [str(a) for a in (att.address, att.address6) if a is not None]
     if not addresses:
-        return f'<{_small("assigned by Docker", 10, "#666666")}>'
+        return f"<{_small('assigned by Docker', 10, '#666666')}>"
     return "<" + "<br/>".join(_small(a, 11, "#1f3f73") for a in addresses) + ">"
 
 
@@ -112,7 +112,9 @@ def dot_source(lab: Lab) -> str:
         f"graph {_id('lab', lab.name)} {{",
         "  rankdir=LR; nodesep=0.35; ranksep=0.7; pad=0.3; newrank=true;",
         f'  fontname="{FONT}"; fontsize=14; labelloc=t;',
-        f'  label=<<font point-size="20"><b>{html.escape(lab.name)}</b></font>' + (f"<br/>{title}" if title else "") + ">;",
+        f'  label=<<font point-size="20"><b>{html.escape(lab.name)}</b></font>'
+        + (f"<br/>{title}" if title else "")
+        + ">;",
         f'  node [fontname="{FONT}" fontsize=13 margin="0.2,0.08"];',
         f'  edge [fontname="{FONT}" fontsize=11 color="#6b7a90" penwidth=1.3];',
     ]

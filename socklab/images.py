@@ -42,7 +42,14 @@ IMAGES = ROOT / "images"
 BASE_IMAGE = "socklab/base"
 GRAPHVIZ_IMAGE = "socklab/graphviz"
 MIRROR = os.environ.get("SOCKLAB_DEBIAN_MIRROR", "http://deb.debian.org/debian")
-TRIM = ("var/cache/apt/archives", "var/lib/apt/lists", "usr/share/doc", "usr/share/man", "usr/share/info", "usr/share/locale")
+TRIM = (
+    "var/cache/apt/archives",
+    "var/lib/apt/lists",
+    "usr/share/doc",
+    "usr/share/man",
+    "usr/share/info",
+    "usr/share/locale",
+)
 # A build step can stay silent for minutes on a slow or busy engine (emulated
 # machines, fuse-overlayfs): far longer than the client's default read timeout.
 BUILD_TIMEOUT = 900
@@ -89,7 +96,11 @@ def _digest(*parts: bytes) -> str:
 
 
 def _folder_files(folder: Path) -> list[tuple[str, Path]]:
-    return [(str(p.relative_to(folder)), p) for p in sorted(folder.rglob("*")) if p.is_file() and "__pycache__" not in p.parts]
+    return [
+        (str(p.relative_to(folder)), p)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts
+    ]
 
 
 def base_hash(client: docker.DockerClient) -> str:
@@ -133,7 +144,7 @@ def _as_root(argv: list[str]) -> list[str]:
 
 
 def _debootstrap() -> str:
-    for folder in (os.environ.get("PATH", "").split(os.pathsep) + ["/usr/sbin", "/sbin"]):
+    for folder in os.environ.get("PATH", "").split(os.pathsep) + ["/usr/sbin", "/sbin"]:
         candidate = Path(folder) / "debootstrap"
         if candidate.is_file():
             return str(candidate)
@@ -154,7 +165,9 @@ def make_local_debian(client: docker.DockerClient, progress: Progress = _quiet) 
         progress(f"base image: no registry answered; debootstrap {suite} with {len(packages)} packages (about 40 s)")
         try:
             done = subprocess.run(
-                _as_root([debootstrap, "--variant=minbase", f"--include={','.join(packages)}", suite, str(rootfs), MIRROR]),
+                _as_root(
+                    [debootstrap, "--variant=minbase", f"--include={','.join(packages)}", suite, str(rootfs), MIRROR]
+                ),
                 capture_output=True,
                 text=True,
             )
@@ -163,7 +176,9 @@ def make_local_debian(client: docker.DockerClient, progress: Progress = _quiet) 
                 raise SocklabError(f"debootstrap {suite} failed: {tail}")
             progress(f"base image: docker import as {name}")
             trim = [f"--exclude=./{part}/*" for part in TRIM]
-            tar = subprocess.Popen(_as_root(["tar", "-C", str(rootfs), "--numeric-owner", *trim, "-c", "."]), stdout=subprocess.PIPE)
+            tar = subprocess.Popen(
+                _as_root(["tar", "-C", str(rootfs), "--numeric-owner", *trim, "-c", "."]), stdout=subprocess.PIPE
+            )
             assert tar.stdout is not None
             changes = [
                 f"LABEL {PROJECT}=1 {IMAGE_ROLE}={LOCAL_ROLE}",
@@ -200,7 +215,9 @@ def ensure_debian(client: docker.DockerClient, progress: Progress = _quiet) -> s
     return name
 
 
-def _build(client: docker.DockerClient, tag: str, files: list[tuple[str, Path]], labels: dict[str, str], **options: object) -> None:
+def _build(
+    client: docker.DockerClient, tag: str, files: list[tuple[str, Path]], labels: dict[str, str], **options: object
+) -> None:
     context = io.BytesIO()
     with tarfile.open(fileobj=context, mode="w") as tar:
         for name, path in files:
@@ -208,17 +225,28 @@ def _build(client: docker.DockerClient, tag: str, files: list[tuple[str, Path]],
     context.seek(0)
     try:
         client.images.build(
-            fileobj=context, custom_context=True, tag=tag, labels=labels, rm=True, forcerm=True, timeout=BUILD_TIMEOUT, **options
+            fileobj=context,
+            custom_context=True,
+            tag=tag,
+            labels=labels,
+            rm=True,
+            forcerm=True,
+            timeout=BUILD_TIMEOUT,
+            **options,
         )
     except docker.errors.BuildError as err:
         log = "".join(str(chunk.get("stream", "")) for chunk in err.build_log)
         tail = " | ".join(log.strip().splitlines()[-3:])
         raise SocklabError(f"building {tag} failed: {err.msg}: {tail}") from None
     except requests.exceptions.ReadTimeout:
-        raise SocklabError(f"building {tag}: Docker gave no answer for {BUILD_TIMEOUT} s; is the engine overloaded? try again") from None
+        raise SocklabError(
+            f"building {tag}: Docker gave no answer for {BUILD_TIMEOUT} s; is the engine overloaded? try again"
+        ) from None
 
 
-def _rebuild(client: docker.DockerClient, tag: str, role: str, wanted: str, build: Callable[[dict[str, str]], None]) -> None:
+def _rebuild(
+    client: docker.DockerClient, tag: str, role: str, wanted: str, build: Callable[[dict[str, str]], None]
+) -> None:
     """Build ``tag`` and remove the image it replaced, unless a container still uses it."""
     try:
         previous: Optional[str] = client.images.get(tag).id
@@ -242,7 +270,13 @@ def ensure_base(client: docker.DockerClient, progress: Progress = _quiet, force:
         return wanted
     progress(f"base image: building {BASE_IMAGE} on {start}")
     files = _folder_files(IMAGES / "base")
-    _rebuild(client, BASE_IMAGE, "base", wanted, lambda labels: _build(client, BASE_IMAGE, files, labels, buildargs={"DEBIAN": start}))
+    _rebuild(
+        client,
+        BASE_IMAGE,
+        "base",
+        wanted,
+        lambda labels: _build(client, BASE_IMAGE, files, labels, buildargs={"DEBIAN": start}),
+    )
     progress(f"base image: built ({wanted})")
     return wanted
 
@@ -274,5 +308,11 @@ def ensure_graphviz(client: docker.DockerClient, progress: Progress = _quiet) ->
     if image_hash(GRAPHVIZ_IMAGE, client) != wanted:
         progress(f"building {GRAPHVIZ_IMAGE} (once, about 30 s)")
         options = {"buildargs": {"BASE": BASE_IMAGE}}
-        _rebuild(client, GRAPHVIZ_IMAGE, "graphviz", wanted, lambda labels: _build(client, GRAPHVIZ_IMAGE, files, labels, **options))
+        _rebuild(
+            client,
+            GRAPHVIZ_IMAGE,
+            "graphviz",
+            wanted,
+            lambda labels: _build(client, GRAPHVIZ_IMAGE, files, labels, **options),
+        )
     return GRAPHVIZ_IMAGE

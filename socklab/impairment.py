@@ -14,7 +14,15 @@ from impair.schema import UnknownParameter, lab_changes, parse_ms, parse_percent
 
 from .errors import BadInput, UnknownKey
 
-__all__ = ["IMPAIRMENT_KEYS", "impairment_changes", "link_set_request", "parse_ms", "parse_percent", "parse_seed", "rate_text"]
+__all__ = [
+    "IMPAIRMENT_KEYS",
+    "impairment_changes",
+    "link_set_request",
+    "parse_ms",
+    "parse_percent",
+    "parse_seed",
+    "rate_text",
+]
 
 Value = Union[str, int, float]
 

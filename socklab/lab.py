@@ -42,12 +42,16 @@ class Options:
     sandboxes: Optional[dict[str, Sandbox]] = None  # per node, for untrusted code
 
 
-def up(lab: Lab, backend: DockerBackend, options: Optional[Options] = None, progress: Progress = _quiet) -> "RunningLab":
+def up(
+    lab: Lab, backend: DockerBackend, options: Optional[Options] = None, progress: Progress = _quiet
+) -> "RunningLab":
     """Bring a lab up and return it running and ready, or leave nothing behind."""
     options = options or Options()
     instance = options.instance or lab.name
     if backend.containers({L.LAB: instance}) or backend.networks({L.LAB: instance}):
-        raise SocklabError(f"lab instance {instance!r} is already up (socklab down {instance}, or pick another --instance)")
+        raise SocklabError(
+            f"lab instance {instance!r} is already up (socklab down {instance}, or pick another --instance)"
+        )
     run_id = uuid.uuid4().hex[:12]
     base_labels = L.run_labels(instance, run_id, options.ephemeral, len(lab.nodes), str(lab.path.resolve()))
     started = time.monotonic()
@@ -57,7 +61,9 @@ def up(lab: Lab, backend: DockerBackend, options: Optional[Options] = None, prog
         running = RunningLab.attach(backend, instance)
         progress(f"waiting for {sum(1 for n in lab.nodes.values() if n.ready.strategy != 'none')} node(s) to be ready")
         with ThreadPoolExecutor(max_workers=max(1, len(lab.nodes) + 1)) as pool:
-            waits = [pool.submit(wait_ready, backend, name, containers[name], node.ready) for name, node in lab.nodes.items()]
+            waits = [
+                pool.submit(wait_ready, backend, name, containers[name], node.ready) for name, node in lab.nodes.items()
+            ]
             link_start = pool.submit(start_links, running, progress)
             for future in waits + [link_start]:
                 future.result()
@@ -69,7 +75,9 @@ def up(lab: Lab, backend: DockerBackend, options: Optional[Options] = None, prog
         raise
 
 
-def _create_networks(lab: Lab, backend: DockerBackend, instance: str, base_labels: dict, progress: Progress) -> dict[str, tuple]:
+def _create_networks(
+    lab: Lab, backend: DockerBackend, instance: str, base_labels: dict, progress: Progress
+) -> dict[str, tuple]:
     """Create the lab's networks; returns name -> (actual subnet, actual subnet6)."""
     used = backend.used_subnets()
     chosen: dict[str, tuple] = {}
@@ -86,7 +94,13 @@ def _create_networks(lab: Lab, backend: DockerBackend, instance: str, base_label
     def create(name: str) -> None:
         net = lab.networks[name]
         v4, v6 = chosen[name]
-        labels = dict(base_labels, **{L.NETWORK: name, L.SUBNETS: json.dumps([str(net.subnet or ""), str(v4), str(net.subnet6 or ""), str(v6 or "")])})
+        labels = dict(
+            base_labels,
+            **{
+                L.NETWORK: name,
+                L.SUBNETS: json.dumps([str(net.subnet or ""), str(v4), str(net.subnet6 or ""), str(v6 or "")]),
+            },
+        )
         for skip in range(1, 20):
             try:
                 backend.create_network(network_name(instance, name), v4, v6, net.internal, labels)
@@ -107,7 +121,15 @@ def _create_networks(lab: Lab, backend: DockerBackend, instance: str, base_label
     return chosen
 
 
-def _create_nodes(lab: Lab, backend: DockerBackend, instance: str, base_labels: dict, subnets: dict, options: Options, progress: Progress) -> dict[str, str]:
+def _create_nodes(
+    lab: Lab,
+    backend: DockerBackend,
+    instance: str,
+    base_labels: dict,
+    subnets: dict,
+    options: Options,
+    progress: Progress,
+) -> dict[str, str]:
     progress(f"starting {len(lab.nodes)} container(s)")
 
     def create(node: Node) -> tuple[str, str]:
@@ -116,7 +138,9 @@ def _create_nodes(lab: Lab, backend: DockerBackend, instance: str, base_labels: 
             net = lab.networks[att.network]
             v4 = addressing.translate(att.address, net.subnet, subnets[att.network][0])
             v6 = addressing.translate(att.address6, net.subnet6, subnets[att.network][1])
-            attachments.append((network_name(instance, att.network), str(v4) if v4 else None, str(v6) if v6 else None, [node.name]))
+            attachments.append(
+                (network_name(instance, att.network), str(v4) if v4 else None, str(v6) if v6 else None, [node.name])
+            )
         sysctls = {"net.ipv4.ping_group_range": "0 2147483647"}
         if node.router:
             sysctls["net.ipv4.ip_forward"] = "1"
@@ -184,7 +208,9 @@ class RunningLab(RunningNodes):
 
     def link(self, name: str) -> LinkControl:
         if name not in self.lab.links:
-            raise SocklabError(f"lab {self.instance!r} has no link {name!r} (links: {', '.join(self.lab.links) or 'none'})")
+            raise SocklabError(
+                f"lab {self.instance!r} has no link {name!r} (links: {', '.join(self.lab.links) or 'none'})"
+            )
         return LinkControl(self, self.lab.links[name])
 
     def capture(self, node: str, filter: str = "", iface: str = "any") -> Capture:
@@ -233,7 +259,19 @@ def instances(backend: DockerBackend) -> list[Instance]:
             reason = f"its process {labels.get(L.PID)} is gone"
         elif not alive and group["nodes"] < expected:
             reason = f"incomplete ({group['nodes']} of {expected} nodes) and its process is gone"
-        result.append(Instance(name, labels.get(L.LAB_FILE, ""), labels.get(L.RUN, ""), labels.get(L.OWNER, ""), group["nodes"], expected, group["networks"], bool(reason), reason))
+        result.append(
+            Instance(
+                name,
+                labels.get(L.LAB_FILE, ""),
+                labels.get(L.RUN, ""),
+                labels.get(L.OWNER, ""),
+                group["nodes"],
+                expected,
+                group["networks"],
+                bool(reason),
+                reason,
+            )
+        )
     return result
 
 

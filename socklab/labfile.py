@@ -29,7 +29,19 @@ Fields = dict[str, tuple[yaml.Node, yaml.Node]]
 
 LAB_KEYS = {"name", "description", "sheet", "networks", "nodes", "links"}
 NETWORK_KEYS = {"subnet", "subnet6", "internal"}
-NODE_KEYS = {"service", "image", "command", "environment", "networks", "ready", "role", "router", "routes", "workspace", "ports"}
+NODE_KEYS = {
+    "service",
+    "image",
+    "command",
+    "environment",
+    "networks",
+    "ready",
+    "role",
+    "router",
+    "routes",
+    "workspace",
+    "ports",
+}
 READY_KEYS = {"log", "tcp", "udp", "command", "none", "timeout", "send"}
 LINK_KEYS = {"between", "backend", "seed", "forward", "reverse", *IMPAIRMENT_KEYS}
 
@@ -112,7 +124,9 @@ class Reader:
             result[key] = (key_node, value_node)
         return result
 
-    def optional(self, fields: Fields, key: str, read: Callable[[yaml.Node, str], T], what: str, default: D) -> Union[T, D]:
+    def optional(
+        self, fields: Fields, key: str, read: Callable[[yaml.Node, str], T], what: str, default: D
+    ) -> Union[T, D]:
         """``read(value, what)`` for a key that may be left out, ``default`` when it is."""
         return read(fields[key][1], what) if key in fields else default
 
@@ -151,7 +165,10 @@ class Reader:
     def name(self, node: yaml.Node, what: str) -> str:
         value = self.scalar(node, what)
         if not NAME.match(value):
-            raise self.fail(node, f"{what} {value!r} must be lower-case letters, digits and '-', starting with a letter, at most 31 characters")
+            raise self.fail(
+                node,
+                f"{what} {value!r} must be lower-case letters, digits and '-', starting with a letter, at most 31 characters",
+            )
         return value
 
     def command(self, node: yaml.Node, what: str) -> tuple[str, ...]:
@@ -178,7 +195,9 @@ def parse_lab(text: str, path: Path) -> Lab:
             raise reader.fail(root, f"the lab has no {required!r} section")
     name = reader.optional(top, "name", reader.name, "the lab's name", path.stem)
     if not NAME.match(name):
-        raise reader.fail(root, f"the lab's name {name!r} (from the file name) must be lower-case letters, digits and '-'")
+        raise reader.fail(
+            root, f"the lab's name {name!r} (from the file name) must be lower-case letters, digits and '-'"
+        )
     networks = _networks(reader, top["networks"][1])
     nodes = _nodes(reader, top["nodes"][1], networks)
     links = reader.optional(top, "links", lambda value, _: _links(reader, value, networks, nodes), "links", {})
@@ -199,7 +218,9 @@ def _networks(reader: Reader, node: yaml.Node) -> dict[str, Network]:
         reader.name(key_node, "network name")
         fields = reader.mapping(value, f"network {name!r}", NETWORK_KEYS) if not _is_null(value) else {}
         subnet = reader.optional(fields, "subnet", _converter(reader, _ipv4_network), f"network {name!r} subnet", None)
-        subnet6 = reader.optional(fields, "subnet6", _converter(reader, _ipv6_network), f"network {name!r} subnet6", None)
+        subnet6 = reader.optional(
+            fields, "subnet6", _converter(reader, _ipv6_network), f"network {name!r} subnet6", None
+        )
         internal = reader.optional(fields, "internal", reader.boolean, "internal", True)
         result[name] = Network(name, subnet, subnet6, internal)
     if not result:
@@ -216,7 +237,9 @@ def _check_overlaps(reader: Reader, node: yaml.Node, networks: dict[str, Network
                 continue
             for other_name, other in seen:
                 if subnet.version == other.version and subnet.overlaps(other):
-                    raise reader.fail(node, f"networks {other_name!r} and {net.name!r} have overlapping subnets {other} and {subnet}")
+                    raise reader.fail(
+                        node, f"networks {other_name!r} and {net.name!r} have overlapping subnets {other} and {subnet}"
+                    )
             seen.append((net.name, subnet))
 
 
@@ -233,20 +256,30 @@ def _nodes(reader: Reader, node: yaml.Node, networks: dict[str, Network]) -> dic
     return result
 
 
-def _node(reader: Reader, name: str, key_node: yaml.Node, value: yaml.Node, networks: dict[str, Network], taken: dict) -> Node:
+def _node(
+    reader: Reader, name: str, key_node: yaml.Node, value: yaml.Node, networks: dict[str, Network], taken: dict
+) -> Node:
     what = f"node {name!r}"
     fields = reader.mapping(value, what, NODE_KEYS)
     service = None
     if "service" in fields:
         service = reader.scalar(fields["service"][1], f"{what} service")
         if service not in SERVICES:
-            raise reader.fail(fields["service"][1], f"{what}: unknown service {service!r} (known: {', '.join(sorted(SERVICES))})")
+            raise reader.fail(
+                fields["service"][1], f"{what}: unknown service {service!r} (known: {', '.join(sorted(SERVICES))})"
+            )
     elif "image" not in fields:
         raise reader.fail(key_node, f"{what} needs a 'service' or an 'image'")
     spec = SERVICES[service or "client"]
     image = reader.optional(fields, "image", reader.scalar, f"{what} image", NODE_IMAGE)
     command = reader.optional(fields, "command", reader.command, f"{what} command", spec.command)
-    ready = reader.optional(fields, "ready", lambda value, _: _ready(reader, value, what), f"{what} ready", spec.ready if service else Ready("none"))
+    ready = reader.optional(
+        fields,
+        "ready",
+        lambda value, _: _ready(reader, value, what),
+        f"{what} ready",
+        spec.ready if service else Ready("none"),
+    )
     environment = {}
     if "environment" in fields:
         for key, (_, env_value) in reader.mapping(fields["environment"][1], f"{what} environment").items():
@@ -254,7 +287,10 @@ def _node(reader: Reader, name: str, key_node: yaml.Node, value: yaml.Node, netw
     if "networks" not in fields:
         raise reader.fail(key_node, f"{what} is on no network (add 'networks:')")
     attachments = _attachments(reader, fields["networks"][1], what, networks, taken)
-    routes = tuple(_route(reader, item, what, networks, attachments) for item in reader.optional(fields, "routes", reader.sequence, f"{what} routes", []))
+    routes = tuple(
+        _route(reader, item, what, networks, attachments)
+        for item in reader.optional(fields, "routes", reader.sequence, f"{what} routes", [])
+    )
     return Node(
         name=name,
         image=image,
@@ -267,11 +303,15 @@ def _node(reader: Reader, name: str, key_node: yaml.Node, value: yaml.Node, netw
         router=reader.optional(fields, "router", reader.boolean, f"{what} router", service == "router"),
         routes=routes,
         workspace=reader.optional(fields, "workspace", reader.boolean, f"{what} workspace", False),
-        ports=tuple(_port(reader, item, what) for item in reader.optional(fields, "ports", reader.sequence, f"{what} ports", [])),
+        ports=tuple(
+            _port(reader, item, what) for item in reader.optional(fields, "ports", reader.sequence, f"{what} ports", [])
+        ),
     )
 
 
-def _attachments(reader: Reader, node: yaml.Node, what: str, networks: dict[str, Network], taken: dict) -> tuple[Attachment, ...]:
+def _attachments(
+    reader: Reader, node: yaml.Node, what: str, networks: dict[str, Network], taken: dict
+) -> tuple[Attachment, ...]:
     items: list[tuple[yaml.Node, Optional[yaml.Node]]]
     if isinstance(node, yaml.SequenceNode):
         items = [(item, None) for item in node.value]
@@ -282,7 +322,9 @@ def _attachments(reader: Reader, node: yaml.Node, what: str, networks: dict[str,
     for key_node, value in items:
         net_name = reader.scalar(key_node, f"a network of {what}")
         if net_name not in networks:
-            raise reader.fail(key_node, f"{what} is on network {net_name!r}, which is not declared (declared: {', '.join(networks)})")
+            raise reader.fail(
+                key_node, f"{what} is on network {net_name!r}, which is not declared (declared: {', '.join(networks)})"
+            )
         if net_name in seen:
             raise reader.fail(key_node, f"{what} lists network {net_name!r} twice")
         seen.add(net_name)
@@ -291,9 +333,13 @@ def _attachments(reader: Reader, node: yaml.Node, what: str, networks: dict[str,
         if value is not None and not _is_null(value):
             fields = reader.mapping(value, f"{what} on {net_name!r}", {"address", "address6"})
             if "address" in fields:
-                address = _address_in(reader, fields["address"][1], what, net_name, net.subnet, ipaddress.IPv4Address, taken)
+                address = _address_in(
+                    reader, fields["address"][1], what, net_name, net.subnet, ipaddress.IPv4Address, taken
+                )
             if "address6" in fields:
-                address6 = _address_in(reader, fields["address6"][1], what, net_name, net.subnet6, ipaddress.IPv6Address, taken)
+                address6 = _address_in(
+                    reader, fields["address6"][1], what, net_name, net.subnet6, ipaddress.IPv6Address, taken
+                )
         result.append(Attachment(net_name, address, address6))
     if not result:
         raise reader.fail(node, f"{what} is on no network")
@@ -306,7 +352,10 @@ def _address_in(reader: Reader, node: yaml.Node, what: str, net_name: str, subne
         raise reader.fail(node, f"{what} has a fixed address on {net_name!r}, which declares no subnet for it")
     if address not in subnet:
         raise reader.fail(node, f"{what} address {address} is outside {net_name!r}'s subnet {subnet}")
-    if address in (subnet.network_address, subnet.broadcast_address, next(subnet.hosts())) and kind is ipaddress.IPv4Address:
+    if (
+        address in (subnet.network_address, subnet.broadcast_address, next(subnet.hosts()))
+        and kind is ipaddress.IPv4Address
+    ):
         raise reader.fail(node, f"{what} address {address} is reserved in {subnet} (network, broadcast or gateway)")
     if address in taken:
         raise reader.fail(node, f"{what} address {address} is already taken by node {taken[address]!r}")
@@ -314,7 +363,9 @@ def _address_in(reader: Reader, node: yaml.Node, what: str, net_name: str, subne
     return address
 
 
-def _route(reader: Reader, node: yaml.Node, what: str, networks: dict[str, Network], attachments: tuple[Attachment, ...]) -> Route:
+def _route(
+    reader: Reader, node: yaml.Node, what: str, networks: dict[str, Network], attachments: tuple[Attachment, ...]
+) -> Route:
     fields = reader.mapping(node, f"a route of {what}", {"to", "via"})
     for required in ("to", "via"):
         if required not in fields:
@@ -362,7 +413,14 @@ def _links(reader: Reader, node: yaml.Node, networks: dict[str, Network], nodes:
     return result
 
 
-def _link(reader: Reader, name: str, key_node: yaml.Node, value: yaml.Node, networks: dict[str, Network], nodes: dict[str, Node]) -> Link:
+def _link(
+    reader: Reader,
+    name: str,
+    key_node: yaml.Node,
+    value: yaml.Node,
+    networks: dict[str, Network],
+    nodes: dict[str, Node],
+) -> Link:
     what = f"link {name!r}"
     fields = reader.mapping(value, what, LINK_KEYS)
     if "between" not in fields:
@@ -396,9 +454,12 @@ def _link(reader: Reader, name: str, key_node: yaml.Node, value: yaml.Node, netw
     if seed is not None and not 0 <= seed < 2**64:
         raise reader.fail(fields["seed"][1], f"{what} seed must be a whole number in 0..2**64-1, not {seed}")
     if seed is not None and backend == "netem":
-        raise reader.fail(fields["backend"][1], f"{what}: backend netem cannot replay a seed (netem's own seed covers "
-                          "loss and corruption only, from one stream all flows share): use backend auto or userspace, "
-                          "or drop the seed")
+        raise reader.fail(
+            fields["backend"][1],
+            f"{what}: backend netem cannot replay a seed (netem's own seed covers "
+            "loss and corruption only, from one stream all flows share): use backend auto or userspace, "
+            "or drop the seed",
+        )
     return Link(name, a, b, b in networks, forward, reverse, backend, seed, key_node.start_mark.line + 1)
 
 

@@ -86,8 +86,10 @@ def pick(link: Link, has_netem: Callable[[], bool]) -> Choice:
         return Choice("userspace", "the lab file asks for backend userspace")
     if link.backend == "netem":
         if not has_netem():
-            raise SocklabError(f"link {link.name}: backend netem, but this kernel has no sch_netem "
-                               "(tc: 'Specified qdisc kind is unknown'); use backend: userspace or auto")
+            raise SocklabError(
+                f"link {link.name}: backend netem, but this kernel has no sch_netem "
+                "(tc: 'Specified qdisc kind is unknown'); use backend: userspace or auto"
+            )
         return Choice("netem", "the lab file asks for backend netem")
     if link.seed is not None:
         return Choice("userspace", f"auto: {SEEDED}")
@@ -141,8 +143,13 @@ def daemon_config(link: Link, forward: Endpoint) -> dict:
     """The userspace daemon's configuration: 'out' is forward, 'in' reverse; the schema's own dicts."""
     match = {"iface": forward.dev} if link.b_is_network else {"peer4": forward.peer4, "peer6": forward.peer6}
     seed = 0 if link.seed is None else link.seed
-    return {"name": link.name, "seed": seed, "match": match,
-            "out": link.forward.to_dict(), "in": link.reverse.to_dict()}
+    return {
+        "name": link.name,
+        "seed": seed,
+        "match": match,
+        "out": link.forward.to_dict(),
+        "in": link.reverse.to_dict(),
+    }
 
 
 def _start_userspace(running: RunningNodes, link: Link, forward: Endpoint, labels: dict[str, str]) -> None:
@@ -165,8 +172,16 @@ def netem_plan(link: Link, forward: Endpoint, reverse: Endpoint) -> list[dict]:
     for direction, endpoint, imp in (("forward", forward, link.forward), ("reverse", reverse, link.reverse)):
         via_ifb = link.b_is_network and direction == "reverse"
         peers = [p for p in (endpoint.peer4, endpoint.peer6) if p]
-        plans.append({"direction": direction, "node": endpoint.node, "dev": endpoint.dev, "peers": peers,
-                      "via_ifb": via_ifb, "params": imp.to_dict()})
+        plans.append(
+            {
+                "direction": direction,
+                "node": endpoint.node,
+                "dev": endpoint.dev,
+                "peers": peers,
+                "via_ifb": via_ifb,
+                "params": imp.to_dict(),
+            }
+        )
     return plans
 
 
@@ -177,8 +192,9 @@ def _netem_commands(state: dict) -> list[list[str]]:
     return netem.egress(state["dev"], state["peers"], imp)
 
 
-def _start_netem(running: RunningNodes, link: Link, forward: Endpoint, reverse: Endpoint,
-                 labels: dict[str, str]) -> None:
+def _start_netem(
+    running: RunningNodes, link: Link, forward: Endpoint, reverse: Endpoint, labels: dict[str, str]
+) -> None:
     """One helper per direction, in the namespace where that direction leaves (or, via ifb, arrives)."""
     for direction in (link.forward, link.reverse):
         problem = netem.unsupported(direction)
@@ -197,8 +213,10 @@ def _start_netem(running: RunningNodes, link: Link, forward: Endpoint, reverse: 
         for argv in _netem_commands(state):
             result = helper.exec(argv, timeout=10)
             if result.exit_code != 0:
-                raise SocklabError(f"link {link.name}: backend netem failed on {state['node']} ({' '.join(argv)}): "
-                                   f"{result.output.strip()}")
+                raise SocklabError(
+                    f"link {link.name}: backend netem failed on {state['node']} ({' '.join(argv)}): "
+                    f"{result.output.strip()}"
+                )
 
 
 class LinkControl:
@@ -207,8 +225,9 @@ class LinkControl:
     def __init__(self, running: RunningNodes, link: Link) -> None:
         self.running = running
         self.link = link
-        self.helpers = [h for h in running.helpers
-                        if h.labels.get(L.LINK) == link.name and h.labels.get(L.ROLE) == "link"]
+        self.helpers = [
+            h for h in running.helpers if h.labels.get(L.LINK) == link.name and h.labels.get(L.ROLE) == "link"
+        ]
         if not self.helpers:
             raise SocklabError(f"link {link.name!r} has no helper container: the lab is incomplete")
         self.backend = self.helpers[0].labels.get(L.LINK_BACKEND, "userspace")
@@ -243,8 +262,10 @@ class LinkControl:
             try:
                 counters = netem.counters(stats.stdout)
             except ValueError as err:
-                raise SocklabError(f"link {self.link.name}: cannot read netem's counters ({' '.join(command)}): "
-                                   f"{err} {stats.output.strip()}") from None
+                raise SocklabError(
+                    f"link {self.link.name}: cannot read netem's counters ({' '.join(command)}): "
+                    f"{err} {stats.output.strip()}"
+                ) from None
             directions[name] = {"params": state["params"], "counters": counters}
         return {**info, "daemon": "kernel", "seed": None, "directions": directions}
 
@@ -318,9 +339,11 @@ class LinkControl:
     def _move_to_userspace(self, direction: Optional[str], seed: int, changes: dict) -> dict:
         """Replace the netem qdiscs by a seeded userspace daemon with the same (changed) parameters."""
         if self.link.backend == "netem":
-            raise BadInput(f"link {self.link.name}: the lab file asks for backend netem, which cannot replay a seed "
-                           "(its own covers loss and corruption only, from one stream all flows share); "
-                           "use backend auto or userspace to set a seed")
+            raise BadInput(
+                f"link {self.link.name}: the lab file asks for backend netem, which cannot replay a seed "
+                "(its own covers loss and corruption only, from one stream all flows share); "
+                "use backend auto or userspace to set a seed"
+            )
         states = {state["direction"]: state for _, state, _ in self._updated_states(direction, changes)}
         for helper in self._netem_helpers():
             state = self._netem_state(helper)
@@ -328,8 +351,12 @@ class LinkControl:
                 self.running.backend.exec(helper.id, argv, timeout=10)
         lab = self.helpers[0].labels[L.LAB]
         self.running.backend.remove({L.LAB: lab, L.LINK: self.link.name, L.ROLE: "link"})
-        link = replace(self.link, seed=seed, forward=Impairment.from_dict(states["forward"]["params"]),
-                       reverse=Impairment.from_dict(states["reverse"]["params"]))
+        link = replace(
+            self.link,
+            seed=seed,
+            forward=Impairment.from_dict(states["forward"]["params"]),
+            reverse=Impairment.from_dict(states["reverse"]["params"]),
+        )
         self.reason = f"link set --seed moved it from netem: {SEEDED}"
         labels = {L.LINK: link.name, L.LINK_BACKEND: "userspace", L.LINK_REASON: self.reason}
         forward, _ = endpoints(self.running, link)

@@ -84,14 +84,30 @@ def _filters(dev: str, peers: list[str]) -> list[Argv]:
     """u32 filters steering IP packets into the netem class: to these peers, or all of them."""
     base = ["tc", "filter", "replace", "dev", dev, "parent", "1:"]
     if not peers:
-        return [[*base, "protocol", protocol, "prio", prio, "u32", "match", "u32", "0", "0", "flowid", "1:2"]
-                for protocol, prio in (("ip", "1"), ("ipv6", "2"))]
+        return [
+            [*base, "protocol", protocol, "prio", prio, "u32", "match", "u32", "0", "0", "flowid", "1:2"]
+            for protocol, prio in (("ip", "1"), ("ipv6", "2"))
+        ]
     filters = []
     for peer in peers:
         address = ipaddress.ip_address(peer)
         protocol, match, prefix = ("ip", "ip", 32) if address.version == 4 else ("ipv6", "ip6", 128)
-        filters.append([*base, "protocol", protocol, "prio", str(address.version // 2), "u32",
-                        "match", match, "dst", f"{peer}/{prefix}", "flowid", "1:2"])
+        filters.append(
+            [
+                *base,
+                "protocol",
+                protocol,
+                "prio",
+                str(address.version // 2),
+                "u32",
+                "match",
+                match,
+                "dst",
+                f"{peer}/{prefix}",
+                "flowid",
+                "1:2",
+            ]
+        )
     return filters
 
 
@@ -114,8 +130,28 @@ def ingress_via_ifb(dev: str, imp: Impairment) -> list[Argv]:
         ["ip", "link", "set", IFB, "up"],
         ["tc", "qdisc", "replace", "dev", IFB, "root", "handle", "1:", *netem_args(imp)],
         ["tc", "qdisc", "replace", "dev", dev, "handle", "ffff:", "ingress"],
-        *[["tc", "filter", "replace", "dev", dev, "parent", "ffff:", "protocol", protocol, "prio", prio,
-           "u32", "match", "u32", "0", "0", *redirect] for protocol, prio in (("ip", "1"), ("ipv6", "2"))],
+        *[
+            [
+                "tc",
+                "filter",
+                "replace",
+                "dev",
+                dev,
+                "parent",
+                "ffff:",
+                "protocol",
+                protocol,
+                "prio",
+                prio,
+                "u32",
+                "match",
+                "u32",
+                "0",
+                "0",
+                *redirect,
+            ]
+            for protocol, prio in (("ip", "1"), ("ipv6", "2"))
+        ],
     ]
 
 
@@ -139,8 +175,14 @@ def stats_command(dev: str, via_ifb: bool) -> Argv:
 def counters(tc_json: str) -> dict[str, int]:
     """The netem qdisc's counters from ``tc -s -j qdisc show``: packets sent, dropped (losses and
     overflows), overlimits, requeues, backlog (bytes waiting) and qlen (packets waiting)."""
-    names = {"sent": "packets", "dropped": "drops", "overlimits": "overlimits", "requeues": "requeues",
-             "backlog": "backlog", "qlen": "qlen"}
+    names = {
+        "sent": "packets",
+        "dropped": "drops",
+        "overlimits": "overlimits",
+        "requeues": "requeues",
+        "backlog": "backlog",
+        "qlen": "qlen",
+    }
     for qdisc in json.loads(tc_json or "[]"):
         if qdisc.get("kind") == "netem":
             return {ours: _count(qdisc.get(theirs, 0)) for ours, theirs in names.items()}

@@ -53,8 +53,8 @@ def iter_pcap(data: bytes) -> Iterator[Packet]:
     linktype = struct.unpack(endian + "I", data[20:24])[0] & 0xFFFF
     offset = 24
     while offset + 16 <= len(data):
-        seconds, fraction, captured, _ = struct.unpack(endian + "IIII", data[offset:offset + 16])
-        frame = data[offset + 16:offset + 16 + captured]
+        seconds, fraction, captured, _ = struct.unpack(endian + "IIII", data[offset : offset + 16])
+        frame = data[offset + 16 : offset + 16 + captured]
         offset += 16 + captured
         packet = _decode(frame, linktype, seconds + fraction / (1e9 if nanos else 1e6))
         if packet is not None:
@@ -66,7 +66,7 @@ def _decode(frame: bytes, linktype: int, when: float) -> Optional[Packet]:
         return None
     start = _LINK_HEADER[linktype]
     if linktype in _PROTO_OFFSET:
-        (ethertype,) = struct.unpack("!H", frame[_PROTO_OFFSET[linktype]:_PROTO_OFFSET[linktype] + 2])
+        (ethertype,) = struct.unpack("!H", frame[_PROTO_OFFSET[linktype] : _PROTO_OFFSET[linktype] + 2])
     else:
         ethertype = 0x0800 if frame[:1] and frame[0] >> 4 == 4 else 0x86DD
     ip = frame[start:]

@@ -22,7 +22,9 @@ def run_probe(lab: "RunningLab", node: str, args: Sequence[str], timeout: float 
     try:
         return json.loads(result.stdout.strip().splitlines()[-1])
     except (IndexError, json.JSONDecodeError):
-        raise SocklabError(f"probe {' '.join(args)} from {node} gave no verdict: {result.output.strip()[-500:]}") from None
+        raise SocklabError(
+            f"probe {' '.join(args)} from {node} gave no verdict: {result.output.strip()[-500:]}"
+        ) from None
 
 
 def udp(lab: "RunningLab", node: str, host: str, port: int, message: str | bytes, timeout: float = 2.0) -> dict:
@@ -43,7 +45,16 @@ def many(lab: "RunningLab", node: str, host: str, port: int, count: int, timeout
     return run_probe(lab, node, ["many", host, str(port), "--count", str(count), "--timeout", str(timeout)])
 
 
-def block(lab: "RunningLab", node: str, host: str, port: int, size: int, chunk: int = 0, compress: bool = False, timeout: float = 10.0) -> dict:
+def block(
+    lab: "RunningLab",
+    node: str,
+    host: str,
+    port: int,
+    size: int,
+    chunk: int = 0,
+    compress: bool = False,
+    timeout: float = 10.0,
+) -> dict:
     args = ["block", host, str(port), "--size", str(size), "--chunk", str(chunk), "--timeout", str(timeout)]
     return run_probe(lab, node, args + (["--compress"] if compress else []), timeout=timeout * 4 + 30)
 
@@ -52,9 +63,16 @@ def raw(lab: "RunningLab", node: str, host: str, port: int, data: bytes, timeout
     return run_probe(lab, node, ["raw", host, str(port), "--hex", data.hex(), "--timeout", str(timeout)])
 
 
-def xmlrpc(lab: "RunningLab", node: str, host: str, port: int, calls: Sequence[tuple[str, Sequence]], timeout: float = 5.0) -> dict:
+def xmlrpc(
+    lab: "RunningLab", node: str, host: str, port: int, calls: Sequence[tuple[str, Sequence]], timeout: float = 5.0
+) -> dict:
     """XML-RPC calls on /RPC2, one connection each: {"results": [{"result"|"fault": ...}]}."""
-    return run_probe(lab, node, ["xmlrpc", host, str(port), "--calls", json.dumps([[m, list(a)] for m, a in calls]), "--timeout", str(timeout)], timeout=timeout * len(calls) + 30)
+    return run_probe(
+        lab,
+        node,
+        ["xmlrpc", host, str(port), "--calls", json.dumps([[m, list(a)] for m, a in calls]), "--timeout", str(timeout)],
+        timeout=timeout * len(calls) + 30,
+    )
 
 
 def send_times(packets: Sequence[Packet], dport: int, proto: str = "udp") -> list[float]:
@@ -66,7 +84,9 @@ def send_times(packets: Sequence[Packet], dport: int, proto: str = "udp") -> lis
 LECTURE_BACKOFF = [0.0, 0.1, 0.3, 0.7, 1.5]
 
 
-def backoff_verdict(times: Sequence[float], expected: Sequence[float] = LECTURE_BACKOFF, tolerance: float = 0.03) -> tuple[bool, str]:
+def backoff_verdict(
+    times: Sequence[float], expected: Sequence[float] = LECTURE_BACKOFF, tolerance: float = 0.03
+) -> tuple[bool, str]:
     """Compare captured send times with a doubling schedule, gap by gap.
 
     A timeout never fires early but fires late on a busy machine, and one late

@@ -27,8 +27,12 @@ from .links import netem_available
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("socklab")
-    group.addoption("--keep-labs", action="store_true", help="keep a lab up when a test using it failed, for inspection")
-    group.addoption("--lab-scope", choices=["function", "module", "session"], help="lifetime of the lab fixture (default: module)")
+    group.addoption(
+        "--keep-labs", action="store_true", help="keep a lab up when a test using it failed, for inspection"
+    )
+    group.addoption(
+        "--lab-scope", choices=["function", "module", "session"], help="lifetime of the lab fixture (default: module)"
+    )
     group.addoption("--socklab-lab", metavar="NAME", help="run only the tests marked with this lab")
     parser.addini("socklab_scope", "lifetime of the lab fixture", default="module")
 
@@ -51,11 +55,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """A test marked ``netem`` skips, before its lab comes up, on a kernel without sch_netem."""
     if item.get_closest_marker("netem") and not netem_available(item.config.stash[_labs_key].backend):
-        pytest.skip("this kernel has no sch_netem: the netem backend cannot run here (tc: 'Specified qdisc kind is unknown')")
+        pytest.skip(
+            "this kernel has no sch_netem: the netem backend cannot run here (tc: 'Specified qdisc kind is unknown')"
+        )
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     if report.failed:
         for running in item.config.stash[_labs_key].used_by(item):
@@ -110,7 +118,9 @@ class LabPool:
         if running.failed and self.config.getoption("--keep-labs"):
             reporter = self.config.pluginmanager.get_plugin("terminalreporter")
             if reporter:
-                reporter.write_line(f"socklab: kept lab {running.instance} after a failure; remove it with: socklab down {running.instance}")
+                reporter.write_line(
+                    f"socklab: kept lab {running.instance} after a failure; remove it with: socklab down {running.instance}"
+                )
             self.running.pop(running.instance, None)
             return
         running.down()
@@ -138,7 +148,9 @@ def lab(request: pytest.FixtureRequest) -> Iterator[PoolLab]:
     """The running lab named by the closest ``@pytest.mark.lab(NAME)``."""
     marker = request.node.get_closest_marker("lab")
     if marker is None or not marker.args:
-        raise pytest.UsageError(f"{request.node.nodeid}: the 'lab' fixture needs @pytest.mark.lab(NAME) (or pytestmark)")
+        raise pytest.UsageError(
+            f"{request.node.nodeid}: the 'lab' fixture needs @pytest.mark.lab(NAME) (or pytestmark)"
+        )
     pool: LabPool = request.config.stash[_labs_key]
     running = pool.bring_up(marker.args[0])
     try:

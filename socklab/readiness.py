@@ -44,7 +44,9 @@ def wait_ready(backend: DockerBackend, node: str, container_id: str, ready: Read
             if outcome is not None and not outcome.failed:
                 attempt.retry_state.set_result(ok)
     except RetryError:
-        raise NodeNotReady(node, f"{describe(ready)} not seen within {ready.timeout:g} s", backend.logs(container_id, tail=20)) from None
+        raise NodeNotReady(
+            node, f"{describe(ready)} not seen within {ready.timeout:g} s", backend.logs(container_id, tail=20)
+        ) from None
     except Exited as err:
         raise NodeNotReady(node, str(err), backend.logs(container_id, tail=20)) from None
 

@@ -46,7 +46,14 @@ class RunningNodes:
     helpers beside them. Links and captures build on it; :class:`socklab.lab.RunningLab`
     adds them."""
 
-    def __init__(self, backend: DockerBackend, instance: str, lab: Lab, containers: dict[str, Container], helpers: list[Container]) -> None:
+    def __init__(
+        self,
+        backend: DockerBackend,
+        instance: str,
+        lab: Lab,
+        containers: dict[str, Container],
+        helpers: list[Container],
+    ) -> None:
         self.backend = backend
         self.instance = instance
         self.lab = lab
@@ -65,18 +72,32 @@ class RunningNodes:
         helpers = [c for c in found if c.labels.get(L.ROLE) != "node"]
         lab_files = [c.labels[L.LAB_FILE] for c in nodes.values() if c.labels.get(L.LAB_FILE)]
         if not lab_files:
-            raise LabNotRunning(f"lab instance {instance!r} has no node left, only {len(helpers)} helper(s): socklab down {instance}")
+            raise LabNotRunning(
+                f"lab instance {instance!r} has no node left, only {len(helpers)} helper(s): socklab down {instance}"
+            )
         return cls(backend, instance, load_lab(lab_files[0]), nodes, helpers)
 
     def container(self, node: str) -> Container:
         try:
             return self.containers[node]
         except KeyError:
-            raise SocklabError(f"lab {self.instance!r} has no node {node!r} (nodes: {', '.join(self.containers)})") from None
+            raise SocklabError(
+                f"lab {self.instance!r} has no node {node!r} (nodes: {', '.join(self.containers)})"
+            ) from None
 
-    def exec(self, node: str, command: Sequence[str] | str, input: bytes | str | None = None, timeout: Optional[float] = 30, user: Optional[str] = None, environment: Optional[dict[str, str]] = None) -> ExecResult:
+    def exec(
+        self,
+        node: str,
+        command: Sequence[str] | str,
+        input: bytes | str | None = None,
+        timeout: Optional[float] = 30,
+        user: Optional[str] = None,
+        environment: Optional[dict[str, str]] = None,
+    ) -> ExecResult:
         argv = ["sh", "-c", command] if isinstance(command, str) else list(command)
-        return self.backend.exec(self.container(node).id, argv, input=input, timeout=timeout, user=user, environment=environment)
+        return self.backend.exec(
+            self.container(node).id, argv, input=input, timeout=timeout, user=user, environment=environment
+        )
 
     def python(self, node: str, script: str, timeout: Optional[float] = 30, args: Sequence[str] = ()) -> ExecResult:
         """Run a Python script (given as text) in a node."""
@@ -85,7 +106,11 @@ class RunningNodes:
     def addresses(self, node: str) -> dict[str, tuple[str, str]]:
         """Lab network name -> (IPv4, IPv6) of a node."""
         prefix = f"socklab-{self.instance}-"
-        return {name[len(prefix):]: pair for name, pair in container_addresses(self.container(node)).items() if name.startswith(prefix)}
+        return {
+            name[len(prefix) :]: pair
+            for name, pair in container_addresses(self.container(node)).items()
+            if name.startswith(prefix)
+        }
 
     def address(self, node: str, network: Optional[str] = None, family: int = 4) -> str:
         addresses = self.addresses(node)
@@ -119,8 +144,16 @@ class RunningNodes:
             if container is None:
                 result.append(NodeStatus(name, self.lab.nodes[name].role, "missing", {}, "", ""))
                 continue
-            ports = ", ".join(f"{b[0]['HostPort']}->{p}" for p, b in (container.attrs["NetworkSettings"].get("Ports") or {}).items() if b)
-            result.append(NodeStatus(name, self.lab.nodes[name].role, container.status, self.addresses(name), ports, container.name))
+            ports = ", ".join(
+                f"{b[0]['HostPort']}->{p}"
+                for p, b in (container.attrs["NetworkSettings"].get("Ports") or {}).items()
+                if b
+            )
+            result.append(
+                NodeStatus(
+                    name, self.lab.nodes[name].role, container.status, self.addresses(name), ports, container.name
+                )
+            )
         return result
 
     def down(self) -> tuple[int, int]:

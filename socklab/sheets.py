@@ -83,7 +83,7 @@ def blocks(sheet: Path) -> list[Block]:
             closing = opening + 1
             while closing < len(lines) and lines[closing].strip() != "```":
                 closing += 1
-            body = [line[indent:] for line in lines[opening + 1:closing]]
+            body = [line[indent:] for line in lines[opening + 1 : closing]]
             found.append(Block(sheet, opening + 1, _steps(body, sheet, opening + 1)))
             index = closing
         elif text == "```console":
@@ -112,7 +112,7 @@ def _line_pattern(expected: str) -> re.Pattern:
     parts = []
     position = 0
     for match in _PLACEHOLDER.finditer(expected):
-        parts.append(re.escape(expected[position:match.start()]))
+        parts.append(re.escape(expected[position : match.start()]))
         parts.append(PLACEHOLDERS[match.group()])
         position = match.end()
     parts.append(re.escape(expected[position:]))

@@ -63,9 +63,12 @@ class LinkConfig:
             except ValueError as error:
                 raise ValueError(f"{direction}: {error}") from None
         queues = d.get("queues", {"out": 0, "in": 1})
-        if (not isinstance(queues, dict) or set(queues) != set(DIRECTIONS)
-                or not all(isinstance(q, int) and 0 <= q < 65536 for q in queues.values())
-                or queues["out"] == queues["in"]):
+        if (
+            not isinstance(queues, dict)
+            or set(queues) != set(DIRECTIONS)
+            or not all(isinstance(q, int) and 0 <= q < 65536 for q in queues.values())
+            or queues["out"] == queues["in"]
+        ):
             raise ValueError(f"queues must be two different numbers 0..65535 as {{'out': 0, 'in': 1}}, not {queues!r}")
         control = d.get("control", DEFAULT_CONTROL)
         if not isinstance(control, str) or not control:

@@ -63,7 +63,7 @@ class ControlServer:
         except ValueError as error:
             return {"error": f"request is not JSON: {error}"}
         if not isinstance(request, dict):
-            return {"error": "request must be a JSON object such as {\"op\": \"show\"}"}
+            return {"error": 'request must be a JSON object such as {"op": "show"}'}
         try:
             return self.handler(request)
         except ValueError as error:

@@ -84,8 +84,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description="Show or change a socklab link daemon's parameters.")
     parser.add_argument("--socket", default=None, help="control socket (default: from $SOCKLAB_LINK)")
     parser.add_argument("op", choices=("show", "set", "events", "relay"))
-    parser.add_argument("changes", nargs="?",
-                        help='for set: JSON such as \'{"out": {"loss": 10}}\'; for events \'{"since": 0}\'')
+    parser.add_argument(
+        "changes", nargs="?", help='for set: JSON such as \'{"out": {"loss": 10}}\'; for events \'{"since": 0}\''
+    )
     args = parser.parse_args(argv)
     path = args.socket or control_path()
     if args.op == "relay":

@@ -32,8 +32,17 @@ from impair.nfqueue import NfQueue, Packet
 from impair.packet import Parsed, flip_bit, parse
 from impair.rules import MARK, Rules
 
-COUNTERS = ("seen", "dropped", "delayed", "duplicated", "corrupted", "reordered", "queue_overflows",
-            "overlimit", "duplicate_failed")
+COUNTERS = (
+    "seen",
+    "dropped",
+    "delayed",
+    "duplicated",
+    "corrupted",
+    "reordered",
+    "queue_overflows",
+    "overlimit",
+    "duplicate_failed",
+)
 _UNPARSED = ("unparsed",)
 
 
@@ -71,8 +80,12 @@ class Direction:
         self.impairment = impairment
 
     def show(self) -> dict:
-        counters = dict(self.counters, queue_overflows=self.queue.overflows, held=self.held,
-                        kernel_dropped=kernel_dropped(self.queue.queue))
+        counters = dict(
+            self.counters,
+            queue_overflows=self.queue.overflows,
+            held=self.held,
+            kernel_dropped=kernel_dropped(self.queue.queue),
+        )
         return {"params": self.impairment.to_dict(), "counters": counters}
 
 
@@ -296,8 +309,11 @@ class Daemon:
 
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description="Impair one socklab link with NFQUEUE (userspace backend).")
-    parser.add_argument("--config", default=os.environ.get("SOCKLAB_LINK"),
-                        help="the link as JSON (default: $SOCKLAB_LINK); see impair/config.py")
+    parser.add_argument(
+        "--config",
+        default=os.environ.get("SOCKLAB_LINK"),
+        help="the link as JSON (default: $SOCKLAB_LINK); see impair/config.py",
+    )
     args = parser.parse_args(argv)
     if not args.config:
         parser.error("no link config: give --config JSON or set $SOCKLAB_LINK")

@@ -81,8 +81,9 @@ def decide(imp: Impairment, seed: int, direction: str, flow: FlowKey, index: int
         delay = max(0.0, delay + offset * imp.jitter_ms / 1000)
     reordered = delay > 0 and chance(imp.reorder, "reorder")
     corrupt_at = uniform(seed, direction, flow, index, "corrupt_at") if chance(imp.corrupt, "corrupt") else None
-    return Decision(duplicate=copies == 2, delay=0.0 if reordered else delay, reordered=reordered,
-                    corrupt_at=corrupt_at, bad=bad)
+    return Decision(
+        duplicate=copies == 2, delay=0.0 if reordered else delay, reordered=reordered, corrupt_at=corrupt_at, bad=bad
+    )
 
 
 class FlowStreams:

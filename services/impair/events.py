@@ -61,8 +61,15 @@ def _row(seq: int, when: float, direction: str, flow: Flow, size: int, fate: str
         ends = (flow[1], None, flow[2], None)
     src, sport, dst, dport = ends
     return {
-        "seq": seq, "time": round(when, 6), "dir": direction,
+        "seq": seq,
+        "time": round(when, 6),
+        "dir": direction,
         "proto": _PROTOCOLS.get(proto, proto) if isinstance(proto, int) else proto,
-        "src": src, "sport": sport, "dst": dst, "dport": dport, "size": size, "fate": fate,
+        "src": src,
+        "sport": sport,
+        "dst": dst,
+        "dport": dport,
+        "size": size,
+        "fate": fate,
         "delay_ms": round(delay * 1000, 3),
     }

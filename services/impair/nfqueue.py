@@ -58,7 +58,7 @@ def _attrs(data: bytes, offset: int) -> dict[int, bytes]:
         length, kind = _NLATTR.unpack_from(data, offset)
         if length < _NLATTR.size:
             break
-        found[kind & NLA_TYPE_MASK] = data[offset + _NLATTR.size:offset + length]
+        found[kind & NLA_TYPE_MASK] = data[offset + _NLATTR.size : offset + length]
         offset += (length + 3) & ~3
     return found
 
@@ -84,7 +84,7 @@ def parse_messages(data: bytes) -> Iterator[tuple[int, bytes, int]]:
         length, kind = _NLMSGHDR.unpack_from(data, offset)[:2]
         if length < _NLMSGHDR.size or offset + length > len(data):
             break
-        yield kind, data[offset:offset + length], _NLMSGHDR.size + _NFGENMSG.size
+        yield kind, data[offset : offset + length], _NLMSGHDR.size + _NFGENMSG.size
         offset += (length + 3) & ~3
 
 

@@ -84,8 +84,24 @@ class Rules:
             chain = chain_name(self.link, direction)
             for command, arguments in self.match.selectors(direction):
                 _run([command, "-w", "-N", chain])
-                _run([command, "-w", "-A", chain, *arguments, "-m", "mark", "!", "--mark", hex(MARK),
-                      "-j", "NFQUEUE", "--queue-num", str(queue)])
+                _run(
+                    [
+                        command,
+                        "-w",
+                        "-A",
+                        chain,
+                        *arguments,
+                        "-m",
+                        "mark",
+                        "!",
+                        "--mark",
+                        hex(MARK),
+                        "-j",
+                        "NFQUEUE",
+                        "--queue-num",
+                        str(queue),
+                    ]
+                )
                 _run([command, "-w", "-I", _HOOKS[direction], "-j", chain])
 
     def remove(self) -> None:

@@ -30,11 +30,25 @@ Value = Union[str, int, float]
 
 _RATE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-z]*)\s*$")
 _RATE_UNITS = {
-    "": 1, "bit": 1, "bps": 8,
-    "kbit": 10**3, "mbit": 10**6, "gbit": 10**9, "tbit": 10**12,
-    "kibit": 2**10, "mibit": 2**20, "gibit": 2**30, "tibit": 2**40,
-    "kbps": 8 * 10**3, "mbps": 8 * 10**6, "gbps": 8 * 10**9, "tbps": 8 * 10**12,
-    "kibps": 8 * 2**10, "mibps": 8 * 2**20, "gibps": 8 * 2**30, "tibps": 8 * 2**40,
+    "": 1,
+    "bit": 1,
+    "bps": 8,
+    "kbit": 10**3,
+    "mbit": 10**6,
+    "gbit": 10**9,
+    "tbit": 10**12,
+    "kibit": 2**10,
+    "mibit": 2**20,
+    "gibit": 2**30,
+    "tibit": 2**40,
+    "kbps": 8 * 10**3,
+    "mbps": 8 * 10**6,
+    "gbps": 8 * 10**9,
+    "tbps": 8 * 10**12,
+    "kibps": 8 * 2**10,
+    "mibps": 8 * 2**20,
+    "gibps": 8 * 2**30,
+    "tibps": 8 * 2**40,
 }
 _TIME = re.compile(r"^(\d+(?:\.\d+)?)\s*(us|ms|s)?$")
 
@@ -156,8 +170,9 @@ class Impairment:
                 raise ValueError(f"{name} must be one of {', '.join(choices)}, not {values[name]!r}")
         impairment = cls(**values)
         if impairment.loss_model == "gilbert-elliott" and impairment.loss:
-            raise ValueError("loss applies to the bernoulli model; gilbert-elliott uses ge_p, ge_r, ge_h, ge_k "
-                             "(set loss to 0)")
+            raise ValueError(
+                "loss applies to the bernoulli model; gilbert-elliott uses ge_p, ge_r, ge_h, ge_k (set loss to 0)"
+            )
         if impairment.reorder and not impairment.delay_ms:
             raise ValueError("reorder sends some packets ahead of the delayed ones: it needs a delay too")
         return impairment
@@ -239,4 +254,3 @@ def _loss_model(spec: dict) -> dict:
         "ge_h": parse_percent(spec.get("h", defaults.ge_h)),
         "ge_k": parse_percent(spec.get("k", defaults.ge_k)),
     }
-

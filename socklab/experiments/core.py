@@ -133,6 +133,10 @@ class Experiment:
             "seed": self.seed,
             "trials": self.trials,
             "sweep": {name: list(values) for name, values in self.sweep.items()},
-            "measure": {"node": self.measure.node, "parallel": self.measure.parallel,
-                        "first_port": self.measure.first_port, "options": self.measure.options},
+            "measure": {
+                "node": self.measure.node,
+                "parallel": self.measure.parallel,
+                "first_port": self.measure.first_port,
+                "options": self.measure.options,
+            },
         }

@@ -25,7 +25,7 @@ BATCHES_PER_WORKER = 2  # trials per batch = parallel workers x this
 def batches(trials: Sequence[int], experiment: Experiment) -> list[list[int]]:
     """Split a point's pending trials into batches run by one exec each."""
     size = experiment.measure.parallel * BATCHES_PER_WORKER if experiment.kind.parallel else 1
-    return [list(trials[i:i + size]) for i in range(0, len(trials), size)]
+    return [list(trials[i : i + size]) for i in range(0, len(trials), size)]
 
 
 def trial_spec(trials: Sequence[int]) -> str:
@@ -58,7 +58,9 @@ def command(experiment: Experiment, index: int, point: Point, trials: Sequence[i
     return argv
 
 
-def run_batch(running: "RunningLab", experiment: Experiment, index: int, point: Point, trials: Sequence[int]) -> list[dict[str, str]]:
+def run_batch(
+    running: "RunningLab", experiment: Experiment, index: int, point: Point, trials: Sequence[int]
+) -> list[dict[str, str]]:
     """Run some trials of one point and return their results.csv rows, by trial."""
     kind = experiment.kind
     rounds = math.ceil(len(trials) / experiment.measure.parallel) if kind.parallel else len(trials)
@@ -75,8 +77,10 @@ def run_batch(running: "RunningLab", experiment: Experiment, index: int, point: 
             raise SocklabError(f"{' '.join(argv)}: unexpected output line {line!r}") from None
     missing = sorted(set(trials) - set(rows))
     if result.exit_code != 0 or missing:
-        raise SocklabError(f"{' '.join(argv)} in {experiment.measure.node} exited {result.exit_code}"
-                           f"{f' without trials {trial_spec(missing)}' if missing else ''}: {result.stderr.strip()[-500:]}")
+        raise SocklabError(
+            f"{' '.join(argv)} in {experiment.measure.node} exited {result.exit_code}"
+            f"{f' without trials {trial_spec(missing)}' if missing else ''}: {result.stderr.strip()[-500:]}"
+        )
     return [rows[trial] for trial in sorted(rows)]
 
 

@@ -78,7 +78,9 @@ def tcp_padhye(loss: float, rtt_s: float, mss: int = TCP_MSS, acked_per_ack: int
     if loss <= 0:
         return math.inf
     b, p, rto = acked_per_ack, loss, 0.2 + rtt_s
-    seconds_per_segment = rtt_s * math.sqrt(2 * b * p / 3) + rto * min(1.0, 3 * math.sqrt(3 * b * p / 8)) * p * (1 + 32 * p**2)
+    seconds_per_segment = rtt_s * math.sqrt(2 * b * p / 3) + rto * min(1.0, 3 * math.sqrt(3 * b * p / 8)) * p * (
+        1 + 32 * p**2
+    )
     return mss / seconds_per_segment
 
 

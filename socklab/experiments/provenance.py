@@ -51,7 +51,11 @@ def software() -> dict:
 
 def docker_engine(backend: DockerBackend) -> dict:
     version = backend.client.version()
-    facts = {"version": version.get("Version"), "api": version.get("ApiVersion"), "kernel": version.get("KernelVersion")}
+    facts = {
+        "version": version.get("Version"),
+        "api": version.get("ApiVersion"),
+        "kernel": version.get("KernelVersion"),
+    }
     try:
         image = backend.client.images.get(NODE_IMAGE)
         facts["node_image"] = {"id": image.id, "content": (image.labels or {}).get(CONTENT)}
@@ -71,6 +75,10 @@ def lab_facts(running: "RunningLab", experiment: Experiment) -> dict:
     }
     if experiment.link is not None:
         shown = running.link(experiment.link).show()
-        facts["link"] = {"name": experiment.link, "backend": shown["backend"], "backend_reason": shown.get("reason"),
-                         "directions": list(shown.get("directions", {}))}
+        facts["link"] = {
+            "name": experiment.link,
+            "backend": shown["backend"],
+            "backend_reason": shown.get("reason"),
+            "directions": list(shown.get("directions", {})),
+        }
     return facts

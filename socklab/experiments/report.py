@@ -35,23 +35,40 @@ def summary(experiment: Experiment, analysis: Analysis, metadata: dict, figures:
     commit = software.get("commit") or "unknown"
     run = [
         ("experiment", f"`{experiment.name}` ({experiment.kind.name}), {experiment.path}"),
-        ("lab", f"{experiment.lab.name}" + (f", link {experiment.link}" if experiment.link else "")
-         + (f" ({', '.join(f'{k} {v}' for k, v in experiment.link_settings.items())})" if experiment.link_settings else "")),
+        (
+            "lab",
+            f"{experiment.lab.name}"
+            + (f", link {experiment.link}" if experiment.link else "")
+            + (
+                f" ({', '.join(f'{k} {v}' for k, v in experiment.link_settings.items())})"
+                if experiment.link_settings
+                else ""
+            ),
+        ),
         ("link backend", str(metadata.get("lab", {}).get("link", {}).get("backend", "none"))),
         ("seed", str(experiment.seed)),
         ("sweep", "; ".join(f"{name}: {', '.join(values)}" for name, values in experiment.sweep.items())),
         ("trials", f"{experiment.trials} per point, {experiment.trials * len(experiment.points)} in all"),
-        ("run", f"{metadata.get('started')} to {metadata.get('ended')} ({metadata.get('duration_s', 0):.0f} s of measuring"
-                f"{', resumed' if len(metadata.get('runs', [])) > 1 else ''})"),
+        (
+            "run",
+            f"{metadata.get('started')} to {metadata.get('ended')} ({metadata.get('duration_s', 0):.0f} s of measuring"
+            f"{', resumed' if len(metadata.get('runs', [])) > 1 else ''})",
+        ),
         ("command", f"`{metadata.get('command')}`"),
-        ("software", f"socklab {software.get('socklab')}, commit {commit[:12]}{' (with local changes)' if software.get('commit_dirty') else ''}, "
-                     f"Python {software.get('python')}, kernel {software.get('kernel')}, Docker {metadata.get('docker', {}).get('version')}"),
+        (
+            "software",
+            f"socklab {software.get('socklab')}, commit {commit[:12]}{' (with local changes)' if software.get('commit_dirty') else ''}, "
+            f"Python {software.get('python')}, kernel {software.get('kernel')}, Docker {metadata.get('docker', {}).get('version')}",
+        ),
     ]
     parts = [f"# {experiment.name}: summary", "", experiment.description, ""]
     parts += [f"- **{key}**: {value}" for key, value in run] + [""]
     if analysis.checks:
         parts += ["## Model check", ""]
-        parts += [f"- {'**PASS**' if c.passed else '**FAIL**' if c.passed is False else 'n/a'}: {c.statement}" for c in analysis.checks]
+        parts += [
+            f"- {'**PASS**' if c.passed else '**FAIL**' if c.passed is False else 'n/a'}: {c.statement}"
+            for c in analysis.checks
+        ]
         parts.append("")
     for title, (columns, rows) in experiment.kind.tables(analysis):
         parts += [f"## {title}", "", markdown_table(columns, rows), ""]

@@ -34,7 +34,9 @@ class ResultsFile:
             if header is None:
                 return []
             if header != self.columns:
-                raise BadInput(f"{self.path}: columns {','.join(header)} are not this experiment's {','.join(self.columns)}")
+                raise BadInput(
+                    f"{self.path}: columns {','.join(header)} are not this experiment's {','.join(self.columns)}"
+                )
             return [dict(zip(header, row)) for row in reader if len(row) == len(header)]
 
     def rewrite(self, rows: Iterable[dict[str, str]]) -> None:
@@ -60,17 +62,25 @@ def previous_run(out: Path, identity: dict) -> Optional[dict]:
     metadata_path, results_path = out / METADATA, out / RESULTS
     if not metadata_path.is_file():
         if results_path.is_file():
-            raise BadInput(f"{results_path} exists without {METADATA}: its provenance is unknown, so it cannot be resumed; use another --out")
+            raise BadInput(
+                f"{results_path} exists without {METADATA}: its provenance is unknown, so it cannot be resumed; use another --out"
+            )
         return None
     try:
         previous = json.loads(metadata_path.read_text(encoding="utf-8"))
         earlier = previous["parameters"]
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise BadInput(f"{metadata_path}: unreadable ({err}); use another --out") from None
-    differences = [f"{key} {_short(earlier.get(key))} there, {_short(value)} now" for key, value in identity.items() if earlier.get(key) != value]
+    differences = [
+        f"{key} {_short(earlier.get(key))} there, {_short(value)} now"
+        for key, value in identity.items()
+        if earlier.get(key) != value
+    ]
     if differences:
-        raise BadInput(f"{out} holds a run with other parameters ({'; '.join(differences)}): "
-                       "rows of different runs are never mixed; use another --out, or the same parameters to resume it")
+        raise BadInput(
+            f"{out} holds a run with other parameters ({'; '.join(differences)}): "
+            "rows of different runs are never mixed; use another --out, or the same parameters to resume it"
+        )
     return previous
 
 

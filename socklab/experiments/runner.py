@@ -40,8 +40,14 @@ def _quiet(_: str) -> None:
     """Default progress sink: library callers show nothing."""
 
 
-def run_command(experiment: str, out: Path, seed: Optional[int], progress: ProgressSink = _quiet,
-                bar: bool = True, command: Optional[Sequence[str]] = None) -> int:
+def run_command(
+    experiment: str,
+    out: Path,
+    seed: Optional[int],
+    progress: ProgressSink = _quiet,
+    bar: bool = True,
+    command: Optional[Sequence[str]] = None,
+) -> int:
     """What ``socklab experiment run EXPERIMENT --out DIR [--seed N]`` does.
 
     Returns 0 when the run is complete, 1 when a model check failed (the
@@ -57,7 +63,9 @@ def run_command(experiment: str, out: Path, seed: Optional[int], progress: Progr
     return 1 if any(check.passed is False for check in analysis.checks) else 0
 
 
-def run(experiment: Experiment, out: Path, progress: ProgressSink = _quiet, bar: bool = False, command: str = "") -> Analysis:
+def run(
+    experiment: Experiment, out: Path, progress: ProgressSink = _quiet, bar: bool = False, command: str = ""
+) -> Analysis:
     """Run (or resume) an experiment into ``out`` and write everything it produces."""
     if out.exists() and not out.is_dir():
         raise BadInput(f"--out {out} is a file, not a folder")
@@ -98,26 +106,36 @@ def _pending(experiment: Experiment, rows: list[dict[str, str]]) -> Pending:
 def _sorted(experiment: Experiment, rows: list[dict[str, str]]) -> list[dict[str, str]]:
     """Rows in sweep order then trial order, however batches finished, so two runs compare line by line."""
     order = {tuple(point.values()): index for index, point in enumerate(experiment.points)}
-    return sorted(rows, key=lambda row: (order.get(tuple(row[name] for name in experiment.sweep), len(order)), int(row["trial"])))
+    return sorted(
+        rows, key=lambda row: (order.get(tuple(row[name] for name in experiment.sweep), len(order)), int(row["trial"]))
+    )
 
 
 def _metadata(experiment: Experiment, previous: Optional[dict], command: str) -> dict:
     metadata = dict(previous or {})
-    metadata.update({
-        "experiment": experiment.name,
-        "file": str(experiment.path),
-        "description": experiment.description,
-        "parameters": experiment.identity(),
-        "units": {name: UNITS[name] for name in experiment.sweep if name in UNITS},
-        "points": [{"index": index, "values": point, "link_seed": experiment.point_seed(point) if experiment.link else None,
+    metadata.update(
+        {
+            "experiment": experiment.name,
+            "file": str(experiment.path),
+            "description": experiment.description,
+            "parameters": experiment.identity(),
+            "units": {name: UNITS[name] for name in experiment.sweep if name in UNITS},
+            "points": [
+                {
+                    "index": index,
+                    "values": point,
+                    "link_seed": experiment.point_seed(point) if experiment.link else None,
                     "first_port": experiment.first_port(index) if experiment.kind.flows else None,
-                    "link": experiment.link_changes(point) if experiment.link else None}
-                   for index, point in enumerate(experiment.points)],
-        "deterministic_columns": list(experiment.kind.deterministic),
-        "command": metadata.get("command", command),
-        "started": metadata.get("started", utc_now()),
-        "software": software(),
-    })
+                    "link": experiment.link_changes(point) if experiment.link else None,
+                }
+                for index, point in enumerate(experiment.points)
+            ],
+            "deterministic_columns": list(experiment.kind.deterministic),
+            "command": metadata.get("command", command),
+            "started": metadata.get("started", utc_now()),
+            "software": software(),
+        }
+    )
     metadata.setdefault("runs", [])
     metadata.setdefault("duration_s", 0.0)
     return metadata
@@ -129,16 +147,25 @@ def _write_metadata(out: Path, metadata: dict) -> None:
     os.replace(partial, out / METADATA)
 
 
-def _measure(experiment: Experiment, out: Path, pending: Pending, metadata: dict, command: str, progress: ProgressSink, bar: bool) -> None:
+def _measure(
+    experiment: Experiment, out: Path, pending: Pending, metadata: dict, command: str, progress: ProgressSink, bar: bool
+) -> None:
     """Bring the lab up, run the pending trials point by point, take it down."""
     backend = DockerBackend()
     ensure_images(backend.client, progress)
     metadata["docker"] = docker_engine(backend)
-    this_run = {"started": utc_now(), "command": command, "commit": metadata["software"]["commit"],
-                "trials": sum(len(t) for _, _, t in pending), "status": "running"}
+    this_run = {
+        "started": utc_now(),
+        "command": command,
+        "commit": metadata["software"]["commit"],
+        "trials": sum(len(t) for _, _, t in pending),
+        "status": "running",
+    }
     metadata["runs"].append(this_run)
     clock = time.monotonic()
-    running = up(experiment.lab, backend, Options(instance=f"exp-{experiment.name}-{os.getpid()}", ephemeral=True), progress)
+    running = up(
+        experiment.lab, backend, Options(instance=f"exp-{experiment.name}-{os.getpid()}", ephemeral=True), progress
+    )
     try:
         if experiment.link is not None:
             # Every experiment is seeded: a lab whose link has no seed of its own came up on netem where the
@@ -177,8 +204,10 @@ def _moved(running: RunningLab, experiment: Experiment) -> list[str]:
             declared = attachment.address
             if declared is not None and actual and str(declared) != actual:
                 subnet = experiment.lab.networks[attachment.network].subnet
-                warnings.append(f"{node.name} is at {actual}, not {declared} ({subnet} is taken by another lab): "
-                                "the seeded drops differ from those of a run at the lab's own addresses")
+                warnings.append(
+                    f"{node.name} is at {actual}, not {declared} ({subnet} is taken by another lab): "
+                    "the seeded drops differ from those of a run at the lab's own addresses"
+                )
     return warnings
 
 
@@ -190,7 +219,15 @@ def _dropped(link: Optional[LinkControl]) -> Optional[int]:
     return None if not counters or None in counters else sum(counters)
 
 
-def _run_points(running: RunningLab, experiment: Experiment, out: Path, pending: Pending, metadata: dict, progress: ProgressSink, bar: bool) -> None:
+def _run_points(
+    running: RunningLab,
+    experiment: Experiment,
+    out: Path,
+    pending: Pending,
+    metadata: dict,
+    progress: ProgressSink,
+    bar: bool,
+) -> None:
     """Run the pending trials; each batch's rows, and the drops the link
     counted meanwhile (per point, in metadata.json), are saved as it ends."""
     results = ResultsFile(out / RESULTS, experiment.columns)
@@ -199,10 +236,20 @@ def _run_points(running: RunningLab, experiment: Experiment, out: Path, pending:
     total = experiment.trials * len(experiment.points)
     done = total - sum(len(trials) for _, _, trials in pending)
     points_done = len(experiment.points) - len(pending)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("trials, points {task.fields[points]},"),
-               TimeElapsedColumn(), TextColumn("elapsed,"), TimeRemainingColumn(), TextColumn("left"))
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("trials, points {task.fields[points]},"),
+        TimeElapsedColumn(),
+        TextColumn("elapsed,"),
+        TimeRemainingColumn(),
+        TextColumn("left"),
+    )
     with Progress(*columns, console=Console(stderr=True), disable=not bar) as bars:
-        task = bars.add_task(experiment.name, total=total, completed=done, points=f"{points_done}/{len(experiment.points)}")
+        task = bars.add_task(
+            experiment.name, total=total, completed=done, points=f"{points_done}/{len(experiment.points)}"
+        )
         for index, point, trials in pending:
             label = ", ".join(f"{name}={value}{UNITS.get(name, '')}" for name, value in point.items())
             bars.update(task, description=label)

@@ -38,9 +38,15 @@ PARAMETER = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 EPHEMERAL_PORTS = 32768  # where Linux starts picking ports: fixed source ports stay below
 UNITS = {"loss": "%", "duplicate": "%", "reorder": "%", "corrupt": "%", "delay": "ms", "jitter": "ms"}
 _PARSERS: dict[str, Callable[[str], Any]] = {
-    "loss": parse_percent, "duplicate": parse_percent, "reorder": parse_percent, "corrupt": parse_percent,
-    "delay": parse_ms, "jitter": parse_ms, "rate": rate_text,
+    "loss": parse_percent,
+    "duplicate": parse_percent,
+    "reorder": parse_percent,
+    "corrupt": parse_percent,
+    "delay": parse_ms,
+    "jitter": parse_ms,
+    "rate": rate_text,
 }
+
 
 def experiments_dir() -> Path:
     return labs_dir() / "experiments"
@@ -68,7 +74,10 @@ def _top_level(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Located]:
         raise LabFileError(path, None, f"'extends' goes round in a circle: {' -> '.join(p.name for p in seen)}")
     reader = Reader(path)
     root = compose_yaml(read_text(path), path)
-    fields = {key: (reader, key_node, value) for key, (key_node, value) in reader.mapping(root, "the experiment", TOP_KEYS).items()}
+    fields = {
+        key: (reader, key_node, value)
+        for key, (key_node, value) in reader.mapping(root, "the experiment", TOP_KEYS).items()
+    }
     if "extends" not in fields:
         return fields
     _, _, value = fields.pop("extends")
@@ -122,8 +131,11 @@ def load_experiment(name_or_path: str | Path, seed: Optional[int] = None) -> Exp
     last_port = experiment.first_port(len(experiment.points)) - 1
     if kind.flows and last_port >= EPHEMERAL_PORTS:
         reader, _, value = top["trials"]
-        raise reader.fail(value, f"{len(experiment.points)} points x {trials} trials need source ports up to {last_port}, "
-                                 f"past {EPHEMERAL_PORTS - 1} where the kernel's own ports begin: lower measure first-port or trials")
+        raise reader.fail(
+            value,
+            f"{len(experiment.points)} points x {trials} trials need source ports up to {last_port}, "
+            f"past {EPHEMERAL_PORTS - 1} where the kernel's own ports begin: lower measure first-port or trials",
+        )
     return experiment
 
 
@@ -160,18 +172,28 @@ def _link(reader: Reader, key_node: yaml.Node, node: yaml.Node, lab: Lab) -> tup
     if name not in lab.links:
         raise reader.fail(node, f"lab {lab.name!r} has no link {name!r} (links: {', '.join(lab.links) or 'none'})")
     if lab.links[name].backend == "netem":
-        raise reader.fail(node, f"link {name!r} is backend netem, which cannot replay the experiment's seed: "
-                                "use backend auto or userspace in the lab file")
+        raise reader.fail(
+            node,
+            f"link {name!r} is backend netem, which cannot replay the experiment's seed: "
+            "use backend auto or userspace in the lab file",
+        )
     return name, settings
 
 
-def _sweep(reader: Reader, key_node: yaml.Node, node: yaml.Node, kind: Kind, link: Optional[str]) -> dict[str, tuple[str, ...]]:
+def _sweep(
+    reader: Reader, key_node: yaml.Node, node: yaml.Node, kind: Kind, link: Optional[str]
+) -> dict[str, tuple[str, ...]]:
     sweep: dict[str, tuple[str, ...]] = {}
     for name, (name_node, value) in reader.mapping(node, "sweep").items():
         if not PARAMETER.match(name) or name == "trial" or name in kind.columns:
-            raise reader.fail(name_node, f"sweep parameter {name!r} must be lower-case letters, digits and '-', and not a result column")
+            raise reader.fail(
+                name_node,
+                f"sweep parameter {name!r} must be lower-case letters, digits and '-', and not a result column",
+            )
         if name in IMPAIRMENT_KEYS and link is None:
-            raise reader.fail(name_node, f"sweep parameter {name!r} is a link parameter, but the experiment names no 'link'")
+            raise reader.fail(
+                name_node, f"sweep parameter {name!r} is a link parameter, but the experiment names no 'link'"
+            )
         values = _range(reader, value, name) if isinstance(value, yaml.MappingNode) else _values(reader, value, name)
         if not values:
             raise reader.fail(value, f"sweep {name!r} has no values")
@@ -180,7 +202,9 @@ def _sweep(reader: Reader, key_node: yaml.Node, node: yaml.Node, kind: Kind, lin
         sweep[name] = values
     for name in kind.requires:
         if name not in sweep:
-            raise reader.fail(key_node, f"a {kind.name} experiment sweeps {', '.join(kind.requires)}; {name!r} is missing")
+            raise reader.fail(
+                key_node, f"a {kind.name} experiment sweeps {', '.join(kind.requires)}; {name!r} is missing"
+            )
     return sweep
 
 
@@ -231,7 +255,9 @@ def _measure(reader: Reader, key_node: yaml.Node, node: yaml.Node, lab: Lab) -> 
         raise reader.fail(key_node, "measure needs the 'node' the trials run in")
     node_name = reader.scalar(fields["node"][1], "measure node")
     if node_name not in lab.nodes:
-        raise reader.fail(fields["node"][1], f"lab {lab.name!r} has no node {node_name!r} (nodes: {', '.join(lab.nodes)})")
+        raise reader.fail(
+            fields["node"][1], f"lab {lab.name!r} has no node {node_name!r} (nodes: {', '.join(lab.nodes)})"
+        )
     parallel = reader.optional(fields, "parallel", reader.integer, "measure parallel", 1)
     first_port = reader.optional(fields, "first-port", reader.integer, "measure first-port", 20000)
     if parallel < 1:

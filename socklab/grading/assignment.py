@@ -123,16 +123,24 @@ def parse_assignment(text: str, path: Path) -> Assignment:
     server = measure_from = None
     if kind == "client":
         if "server" not in sub:
-            raise reader.fail(sub_node, "a client submission needs 'server': the node (or network, to broadcast) SERVER_HOST names")
+            raise reader.fail(
+                sub_node, "a client submission needs 'server': the node (or network, to broadcast) SERVER_HOST names"
+            )
         server = reader.scalar(sub["server"][1], "submission server")
         if server not in lab.nodes and server not in lab.networks:
-            raise reader.fail(sub["server"][1], f"submission server {server!r} is neither a node nor a network of lab {lab.name!r}")
+            raise reader.fail(
+                sub["server"][1], f"submission server {server!r} is neither a node nor a network of lab {lab.name!r}"
+            )
     else:
         if "measure_from" not in top:
             raise reader.fail(root, "a server assignment needs 'measure_from': the node its checks run in")
         measure_from = _node_of(reader, top["measure_from"][1], lab, "measure_from")
     kept = reader.optional(top, "keep", reader.sequence, "keep", None)
-    keep = tuple(n for n in lab.nodes if n != node) if kept is None else tuple(_node_of(reader, item, lab, "keep") for item in kept)
+    keep = (
+        tuple(n for n in lab.nodes if n != node)
+        if kept is None
+        else tuple(_node_of(reader, item, lab, "keep") for item in kept)
+    )
     for needed in (measure_from, server):
         if needed in lab.nodes and needed != node and needed not in keep:
             raise reader.fail(top["keep"][1], f"keep leaves out {needed!r}, which the checks need")
@@ -221,10 +229,14 @@ def _check(reader: Reader, node: yaml.Node) -> CheckSpec:
         name=name,
         run=run,
         points=_positive(reader)(fields["points"][1], f"{what} points"),
-        visibility=reader.optional(fields, "visibility", _choice(reader, VISIBILITIES), f"{what} visibility", "visible"),
+        visibility=reader.optional(
+            fields, "visibility", _choice(reader, VISIBILITIES), f"{what} visibility", "visible"
+        ),
         timeout=reader.optional(fields, "timeout", _positive(reader), f"{what} timeout", 20.0),
         params=params,
-        feedback=reader.optional(fields, "feedback", lambda node, _: _feedback(reader, node, what), f"{what} feedback", ""),
+        feedback=reader.optional(
+            fields, "feedback", lambda node, _: _feedback(reader, node, what), f"{what} feedback", ""
+        ),
     )
 
 
@@ -232,7 +244,9 @@ def _feedback(reader: Reader, node: yaml.Node, what: str) -> str:
     text = reader.scalar(node, f"{what} feedback").strip()
     unknown = names_in(text) - NAMES
     if unknown:
-        raise reader.fail(node, f"{what} feedback names unknown variant values {sorted(unknown)} (known: {', '.join(sorted(NAMES))})")
+        raise reader.fail(
+            node, f"{what} feedback names unknown variant values {sorted(unknown)} (known: {', '.join(sorted(NAMES))})"
+        )
     return text
 
 
@@ -250,7 +264,10 @@ def _params(reader: Reader, node: yaml.Node, run: str, what: str) -> dict[str, A
         default = accepted[key]
         named = names_in(value)
         if named - NAMES:
-            raise reader.fail(value_node, f"{what}: {key} names unknown variant values {sorted(named - NAMES)} (known: {', '.join(sorted(NAMES))})")
+            raise reader.fail(
+                value_node,
+                f"{what}: {key} names unknown variant values {sorted(named - NAMES)} (known: {', '.join(sorted(NAMES))})",
+            )
         whole = PLACEHOLDER.fullmatch(value) if isinstance(value, str) else None
         if whole:
             if not fits(whole.group(1), default):
@@ -259,7 +276,11 @@ def _params(reader: Reader, node: yaml.Node, run: str, what: str) -> dict[str, A
             continue
         if isinstance(default, bool) and not isinstance(value, bool):
             raise reader.fail(value_node, f"{what}: {key} must be true or false")
-        if isinstance(default, (int, float)) and not isinstance(default, bool) and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        if (
+            isinstance(default, (int, float))
+            and not isinstance(default, bool)
+            and (isinstance(value, bool) or not isinstance(value, (int, float)))
+        ):
             raise reader.fail(value_node, f"{what}: {key} must be a number")
         if isinstance(default, str) and not isinstance(value, str):
             raise reader.fail(value_node, f"{what}: {key} must be text")

@@ -69,7 +69,12 @@ def _tar(submission: Path, limit: int) -> bytes:
     total = 0
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         for path in sorted(submission.rglob("*")):
-            if path.is_symlink() or not (path.is_file() or path.is_dir()) or "__pycache__" in path.parts or ".git" in path.parts:
+            if (
+                path.is_symlink()
+                or not (path.is_file() or path.is_dir())
+                or "__pycache__" in path.parts
+                or ".git" in path.parts
+            ):
                 continue
             info = tarfile.TarInfo(path.relative_to(submission).as_posix())
             info.mtime = 0
@@ -91,11 +96,20 @@ def pack(submission: Submission) -> Runnable:
     """A ``main.py`` submission, packed into the command that runs it."""
     packed = base64.b64encode(gzip.compress(_tar(submission.path, CONTEXT_LIMIT), mtime=0)).decode()
     if len(packed) > PACKED_LIMIT:
-        raise BuildFailed(f"a main.py submission is limited to {PACKED_LIMIT // 1024} KB packed; this one is {len(packed) // 1024} KB (use a Dockerfile for more)")
+        raise BuildFailed(
+            f"a main.py submission is limited to {PACKED_LIMIT // 1024} KB packed; this one is {len(packed) // 1024} KB (use a Dockerfile for more)"
+        )
     return Runnable(BASE_IMAGE, MAIN_PY, packed)
 
 
-def build(client: docker.DockerClient, submission: Submission, tag: str, labels: dict[str, str], made: list[str], timeout: float = BUILD_TIMEOUT) -> Runnable:
+def build(
+    client: docker.DockerClient,
+    submission: Submission,
+    tag: str,
+    labels: dict[str, str],
+    made: list[str],
+    timeout: float = BUILD_TIMEOUT,
+) -> Runnable:
     """Make a submission runnable; raises BuildFailed with the build's log.
 
     Every image created is appended to ``made`` as it appears, even when
@@ -113,7 +127,14 @@ def build(client: docker.DockerClient, submission: Submission, tag: str, labels:
     if config.get("Entrypoint"):
         # The grader starts the program itself, under its guard, so the
         # image must not put an ENTRYPOINT in front of that command.
-        image = _build(client, _single_file_tar("Dockerfile", f"FROM {image}\nENTRYPOINT []\n"), f"{tag}-run", labels, timeout, made)
+        image = _build(
+            client,
+            _single_file_tar("Dockerfile", f"FROM {image}\nENTRYPOINT []\n"),
+            f"{tag}-run",
+            labels,
+            timeout,
+            made,
+        )
     return Runnable(image, program)
 
 
@@ -127,7 +148,9 @@ def _single_file_tar(name: str, text: str) -> bytes:
     return buffer.getvalue()
 
 
-def _build(client: docker.DockerClient, data: bytes, tag: str, labels: dict[str, str], timeout: float, made: list[str]) -> str:
+def _build(
+    client: docker.DockerClient, data: bytes, tag: str, labels: dict[str, str], timeout: float, made: list[str]
+) -> str:
     """One docker build; appends each image it creates to ``made``."""
     started = time.monotonic()
     log: list[str] = []
@@ -165,7 +188,11 @@ def _build(client: docker.DockerClient, data: bytes, tag: str, labels: dict[str,
                 raise BuildFailed(f"the build took more than {timeout:g} s", "".join(log))
     except docker.errors.APIError as err:
         raise BuildFailed(f"the build failed: {err.explanation or err}", "".join(log)) from None
-    except (OSError, requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as err:  # a step silent for too long
+    except (
+        OSError,
+        requests.exceptions.RequestException,
+        urllib3.exceptions.HTTPError,
+    ) as err:  # a step silent for too long
         raise BuildFailed(f"the build took more than {timeout:g} s ({err})", "".join(log)) from None
     finally:
         stream.close()

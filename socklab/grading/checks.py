@@ -113,7 +113,13 @@ class Context:
         """Run the client once with ``line`` on its standard input."""
         environment = {"SERVER_HOST": self.server_host(), "SERVER_PORT": str(port or self.target.port)}
         started = time.monotonic()
-        result = self.lab.exec(self.target.node, list(self.target.command), input=line + "\n", timeout=timeout or self.timeout, environment=environment)
+        result = self.lab.exec(
+            self.target.node,
+            list(self.target.command),
+            input=line + "\n",
+            timeout=timeout or self.timeout,
+            environment=environment,
+        )
         return ClientRun(result.exit_code, result.stdout, result.stderr, time.monotonic() - started)
 
 
@@ -125,12 +131,17 @@ def _show(text: str) -> str:
     return repr(_cut(text))
 
 
-def _compare(sent: str, expected: str, got: Optional[str], what: str, waited: float = 2.0, ignore_case: bool = False) -> Verdict:
+def _compare(
+    sent: str, expected: str, got: Optional[str], what: str, waited: float = 2.0, ignore_case: bool = False
+) -> Verdict:
     if got is None:
         return False, f"sent {_show(sent)} {what}, expected {_show(expected)}, got no answer within {waited:g} s"
     if (got.upper() if ignore_case else got) != expected:
         if len(expected) > SHOWN and len(got) != len(expected):
-            return False, f"sent {_show(sent)} {what}, expected the {len(expected)} characters back upper-cased, got {len(got)}: {_show(got)}"
+            return (
+                False,
+                f"sent {_show(sent)} {what}, expected the {len(expected)} characters back upper-cased, got {len(got)}: {_show(got)}",
+            )
         return False, f"sent {_show(sent)} {what}, expected {_show(expected)}, got {_show(got)}"
     return True, f"sent {_show(sent)} {what}, got {_show(got)}"
 
@@ -151,7 +162,14 @@ def _letters(size: int) -> str:
 
 
 @check("udp-answer")
-def udp_answer(lab: "RunningLab", ctx: Context, message: str = "hello world", size: int = 0, ignore_case: bool = False, prefix: str = "") -> Verdict:
+def udp_answer(
+    lab: "RunningLab",
+    ctx: Context,
+    message: str = "hello world",
+    size: int = 0,
+    ignore_case: bool = False,
+    prefix: str = "",
+) -> Verdict:
     """One datagram (``size`` letters when given) comes back upper-cased
     (or, with ``ignore_case``, at least comes back whole: a check of size or
     of survival should not fail again for a missing upper()), after the
@@ -170,7 +188,9 @@ def _lead(prefix: str) -> str:
 
 
 @check("udp-survives")
-def udp_survives(lab: "RunningLab", ctx: Context, bad: str = "fffe", message: str = "still there?", prefix: str = "") -> Verdict:
+def udp_survives(
+    lab: "RunningLab", ctx: Context, bad: str = "fffe", message: str = "still there?", prefix: str = ""
+) -> Verdict:
     """After a datagram that is not UTF-8 (``bad``, in hex), it still answers."""
     probes.udp(lab, ctx.prober, ctx.host, ctx.target.port, bytes.fromhex(bad), timeout=1.0)
     passed, output = udp_answer(lab, ctx, message, ignore_case=True, prefix=prefix)
@@ -182,7 +202,9 @@ def udp_survives(lab: "RunningLab", ctx: Context, bad: str = "fffe", message: st
 
 
 @check("tcp-answer")
-def tcp_answer(lab: "RunningLab", ctx: Context, messages: Sequence[str] = ("hello\n",), ignore_case: bool = False) -> Verdict:
+def tcp_answer(
+    lab: "RunningLab", ctx: Context, messages: Sequence[str] = ("hello\n",), ignore_case: bool = False
+) -> Verdict:
     """Messages sent one after the other on one connection, each answered
     upper-cased (or at all, with ``ignore_case``)."""
     result = probes.tcp(lab, ctx.prober, ctx.host, ctx.target.port, messages)
@@ -190,7 +212,13 @@ def tcp_answer(lab: "RunningLab", ctx: Context, messages: Sequence[str] = ("hell
         return False, f"connecting to TCP port {ctx.target.port} and sending {_show(messages[0])}: {_failure(result)}"
     outputs = []
     for index, (sent, got) in enumerate(zip(messages, result["replies"])):
-        passed, output = _compare(sent, sent.upper(), got or None, f"as message {index + 1} of {len(messages)} on one connection", ignore_case=ignore_case)
+        passed, output = _compare(
+            sent,
+            sent.upper(),
+            got or None,
+            f"as message {index + 1} of {len(messages)} on one connection",
+            ignore_case=ignore_case,
+        )
         outputs.append(output)
         if not passed:
             return False, output
@@ -206,8 +234,15 @@ def tcp_next_clients(lab: "RunningLab", ctx: Context, clients: int = 3) -> Verdi
         result = probes.tcp(lab, ctx.prober, ctx.host, ctx.target.port, [message])
         got = None if "error" in result else (result["replies"][0] or None)
         if got is None or got.upper() != message.upper():
-            how = _failure(result) if "error" in result else f"expected {_show(message.upper())}, got {_show(got) if got else 'no answer'}"
-            return False, f"client {index + 1} of {clients}, connecting after client {index} had closed, sent {_show(message)}: {how}"
+            how = (
+                _failure(result)
+                if "error" in result
+                else f"expected {_show(message.upper())}, got {_show(got) if got else 'no answer'}"
+            )
+            return (
+                False,
+                f"client {index + 1} of {clients}, connecting after client {index} had closed, sent {_show(message)}: {how}",
+            )
     return True, f"{clients} clients, one after the other, were each answered"
 
 
@@ -218,10 +253,21 @@ def tcp_concurrent(lab: "RunningLab", ctx: Context, holders: int = 3, wait: floa
     if "error" in result:
         return False, f"opening {holders} connections to TCP port {ctx.target.port}: {_failure(result)}"
     if result["holders_served"] < holders:
-        return False, f"opened {holders} connections one after the other, each sending a message: only {result['holders_served']} got their answer within {wait:g} s while the earlier ones stayed open"
+        return (
+            False,
+            f"opened {holders} connections one after the other, each sending a message: only {result['holders_served']} got their answer within {wait:g} s while the earlier ones stayed open",
+        )
     if not result["answered_while_held"]:
-        return False, f"while {holders} clients kept their connections open, a new client sent 'newcomer\\n': expected 'NEWCOMER\\n' at once, got it only after they closed" if result["answered_after_release"] else f"while {holders} clients kept their connections open, a new client sent 'newcomer\\n' and never got an answer"
-    return True, f"a new client was answered in {result['newcomer_latency_s']:.3f} s while {holders} others kept their connections open"
+        return (
+            False,
+            f"while {holders} clients kept their connections open, a new client sent 'newcomer\\n': expected 'NEWCOMER\\n' at once, got it only after they closed"
+            if result["answered_after_release"]
+            else f"while {holders} clients kept their connections open, a new client sent 'newcomer\\n' and never got an answer",
+        )
+    return (
+        True,
+        f"a new client was answered in {result['newcomer_latency_s']:.3f} s while {holders} others kept their connections open",
+    )
 
 
 @check("tcp-bounded")
@@ -235,9 +281,15 @@ def tcp_bounded(lab: "RunningLab", ctx: Context, workers: int = 4, wait: float =
     if "error" in result:
         return False, f"opening {workers} connections to TCP port {ctx.target.port}: {_failure(result)}"
     if result["holders_served"] < workers:
-        return False, f"opened {workers} connections, each sending a message: only {result['holders_served']} were answered while the others stayed open (a pool of {workers} threads serves {workers} at once)"
+        return (
+            False,
+            f"opened {workers} connections, each sending a message: only {result['holders_served']} were answered while the others stayed open (a pool of {workers} threads serves {workers} at once)",
+        )
     if result["answered_while_held"]:
-        return False, f"while {workers} clients kept their connections open, a new client was answered at once: expected it to wait for a free thread of the pool of {workers}"
+        return (
+            False,
+            f"while {workers} clients kept their connections open, a new client was answered at once: expected it to wait for a free thread of the pool of {workers}",
+        )
     return True, f"{workers} clients were served at once; the next one waited for a free thread"
 
 
@@ -250,7 +302,10 @@ def tcp_survives(lab: "RunningLab", ctx: Context, bad: str = "fffe0a", message: 
     if "error" in result:
         return False, f"{sent}: {_failure(result)}"
     if message.upper() not in result["reply"].upper():
-        return False, f"{sent}, expected {_show(message.upper())} back, got {_show(result['reply']) if result['reply'] else 'nothing'}: did the bytes before it end the conversation (or stop the server)?"
+        return (
+            False,
+            f"{sent}, expected {_show(message.upper())} back, got {_show(result['reply']) if result['reply'] else 'nothing'}: did the bytes before it end the conversation (or stop the server)?",
+        )
     return True, f"{sent}, got {_show(result['reply'])} back"
 
 
@@ -268,8 +323,8 @@ def _blocks(data: bytes) -> list[bytes]:
         (length,) = struct.unpack("!I", data[:4])
         if len(data) < 4 + length:
             break
-        blocks.append(data[4:4 + length])
-        data = data[4 + length:]
+        blocks.append(data[4 : 4 + length])
+        data = data[4 + length :]
     return blocks
 
 
@@ -281,14 +336,19 @@ def block(lab: "RunningLab", ctx: Context, size: int = 100, chunk: int = 0) -> V
     if "error" in result:
         return False, f"sent {sent}, expected one block back with its letters upper-cased: {_failure(result)}"
     if not result["intact"]:
-        return False, f"sent {sent}, expected the same {size} bytes upper-cased, got a {result['answer_size']}-byte block that differs"
+        return (
+            False,
+            f"sent {sent}, expected the same {size} bytes upper-cased, got a {result['answer_size']}-byte block that differs",
+        )
     if not result["closed_after_zero"]:
         return False, f"sent {sent} and got it back upper-cased, but after the empty block the connection stayed open"
     return True, f"sent {sent}, got it back upper-cased; the empty block closed the session"
 
 
 @check("blocks-one-connection")
-def blocks_one_connection(lab: "RunningLab", ctx: Context, messages: Sequence[str] = ("first block", "second block")) -> Verdict:
+def blocks_one_connection(
+    lab: "RunningLab", ctx: Context, messages: Sequence[str] = ("first block", "second block")
+) -> Verdict:
     """Several blocks, then an empty one, on one connection: each answered in order."""
     data = b"".join(_frame(m.encode()) for m in messages) + _frame(b"")
     result = probes.raw(lab, ctx.prober, ctx.host, ctx.target.port, data, timeout=3.0)
@@ -297,7 +357,10 @@ def blocks_one_connection(lab: "RunningLab", ctx: Context, messages: Sequence[st
     got = [b.decode("utf-8", "replace") for b in _blocks(bytes.fromhex(result["reply_hex"]))]
     expected = [m.upper() for m in messages]
     if got != expected:
-        return False, f"sent the blocks {list(messages)} and an empty one on one connection, expected the blocks {expected} back, got {got}"
+        return (
+            False,
+            f"sent the blocks {list(messages)} and an empty one on one connection, expected the blocks {expected} back, got {got}",
+        )
     return True, f"sent the blocks {list(messages)} on one connection, got {got}"
 
 
@@ -318,7 +381,9 @@ def xmlrpc_calls(lab: "RunningLab", ctx: Context, calls: Sequence[dict] = ()) ->
     """Calls, each with what must come back: ``expect`` (``unordered`` for a
     list whose order is free), ``contains`` (items a list must hold) or
     ``fault: true`` (an XML-RPC fault, not a broken server)."""
-    result = probes.xmlrpc(lab, ctx.prober, ctx.host, ctx.target.port, [(c["method"], c.get("args", [])) for c in calls])
+    result = probes.xmlrpc(
+        lab, ctx.prober, ctx.host, ctx.target.port, [(c["method"], c.get("args", [])) for c in calls]
+    )
     if "error" in result:
         return False, f"calling {calls[0]['method']} on http://SERVER:{ctx.target.port}/RPC2: {_failure(result)}"
     outputs = []
@@ -358,7 +423,9 @@ def _clean_run(lab: "RunningLab", ctx: Context, input: str, link: Optional[str])
     return ctx.memo[key]
 
 
-def _silent_run(lab: "RunningLab", ctx: Context, input: str, link: Optional[str], port: Optional[int], within: float) -> tuple[ClientRun, list[Packet]]:
+def _silent_run(
+    lab: "RunningLab", ctx: Context, input: str, link: Optional[str], port: Optional[int], within: float
+) -> tuple[ClientRun, list[Packet]]:
     """The client asked ``input`` once with no answer ever coming back:
     every answer lost on ``link``, or sent to ``port`` where nobody listens.
     Its datagrams are captured at the server (at the client itself when it
@@ -377,7 +444,16 @@ def _silent_run(lab: "RunningLab", ctx: Context, input: str, link: Optional[str]
 
 
 @check("client-prints")
-def client_prints(lab: "RunningLab", ctx: Context, input: str = "hello world", expect: Sequence[str] = ("HELLO WORLD",), every: bool = True, anywhere: bool = False, link: Optional[str] = None, prefix: str = "") -> Verdict:
+def client_prints(
+    lab: "RunningLab",
+    ctx: Context,
+    input: str = "hello world",
+    expect: Sequence[str] = ("HELLO WORLD",),
+    every: bool = True,
+    anywhere: bool = False,
+    link: Optional[str] = None,
+    prefix: str = "",
+) -> Verdict:
     """The client prints the expected answers (``every`` one of them, or at
     least one): on a line that ends with the answer, or ``anywhere``; each
     after the word ``prefix`` its variant's server puts in front."""
@@ -393,7 +469,9 @@ def client_prints(lab: "RunningLab", ctx: Context, input: str = "hello world", e
 
 
 @check("client-exits")
-def client_exits(lab: "RunningLab", ctx: Context, input: str = "hello world", within: float = 5.0, link: Optional[str] = None) -> Verdict:
+def client_exits(
+    lab: "RunningLab", ctx: Context, input: str = "hello world", within: float = 5.0, link: Optional[str] = None
+) -> Verdict:
     """Once answered, the client exits with status 0 within ``within`` seconds."""
     run = _clean_run(lab, ctx, input, link)
     if run.exit_code != 0 or run.seconds > within:
@@ -402,23 +480,43 @@ def client_exits(lab: "RunningLab", ctx: Context, input: str = "hello world", wi
 
 
 @check("client-gives-up")
-def client_gives_up(lab: "RunningLab", ctx: Context, input: str = "hello world", within: float = 5.0, link: Optional[str] = None, port: Optional[int] = None) -> Verdict:
+def client_gives_up(
+    lab: "RunningLab",
+    ctx: Context,
+    input: str = "hello world",
+    within: float = 5.0,
+    link: Optional[str] = None,
+    port: Optional[int] = None,
+) -> Verdict:
     """With no answer ever coming, it prints 'server seems down' and exits
     with a non-zero status within ``within`` seconds."""
     run, _ = _silent_run(lab, ctx, input, link, port, within)
     how = f"every answer lost on link {link}" if link else f"SERVER_PORT {port}, where nobody answers"
     if "server seems down" not in run.stdout + run.stderr or run.exit_code == 0 or run.seconds > within:
-        return False, f"gave it {input!r} with {how}: expected 'server seems down' and a non-zero status within {within:g} s; {run.describe()}"
-    return True, f"with {how}, it said 'server seems down' and exited with status {run.exit_code} after {run.seconds:.1f} s"
+        return (
+            False,
+            f"gave it {input!r} with {how}: expected 'server seems down' and a non-zero status within {within:g} s; {run.describe()}",
+        )
+    return (
+        True,
+        f"with {how}, it said 'server seems down' and exited with status {run.exit_code} after {run.seconds:.1f} s",
+    )
 
 
 @check("client-backoff")
-def client_backoff(lab: "RunningLab", ctx: Context, input: str = "hello world", link: Optional[str] = None, schedule: Sequence[float] = tuple(probes.LECTURE_BACKOFF), tolerance: float = 0.03) -> Verdict:
+def client_backoff(
+    lab: "RunningLab",
+    ctx: Context,
+    input: str = "hello world",
+    link: Optional[str] = None,
+    schedule: Sequence[float] = tuple(probes.LECTURE_BACKOFF),
+    tolerance: float = 0.03,
+) -> Verdict:
     """With every answer lost, its datagrams leave on the lecture's doubling
     schedule (seen in packets captured at the server)."""
     _, packets = _silent_run(lab, ctx, input, link, None, 5.0)
     times = probes.send_times(packets, ctx.target.port)
-    passed, output = probes.backoff_verdict(times[:len(schedule)], list(schedule), tolerance)
+    passed, output = probes.backoff_verdict(times[: len(schedule)], list(schedule), tolerance)
     return passed, f"with every answer lost on link {link}: " + output
 
 
@@ -470,8 +568,8 @@ def _little_endian_blocks(data: bytes) -> list[bytes]:
     swapped = b""
     while len(data) >= 4:
         (length,) = struct.unpack("<I", data[:4])
-        swapped += struct.pack("!I", length) + data[4:4 + length]
-        data = data[4 + length:]
+        swapped += struct.pack("!I", length) + data[4 : 4 + length]
+        data = data[4 + length :]
     return _blocks(swapped)
 
 
@@ -530,8 +628,10 @@ def tcp_reachable(lab: "RunningLab", ctx: Context) -> Verdict:
     listening = lab.exec(ctx.target.node, ["python3", "-c", LISTENERS, str(ctx.target.port)], timeout=10).stdout.split()
     loopback = sorted({LOOPBACK[a] for a in listening if a in LOOPBACK})
     if listening and len(loopback) == len(listening):
-        where = (f"your server listens on {' and '.join(loopback)} only, "
-                 "an address that only programs in its own container can reach")
+        where = (
+            f"your server listens on {' and '.join(loopback)} only, "
+            "an address that only programs in its own container can reach"
+        )
         return False, f"connecting to TCP port {ctx.target.port} from another node was refused: {where}"
     return False, f"connecting to TCP port {ctx.target.port} from another node: {_failure(result)}"
 
@@ -574,8 +674,11 @@ READ_FILE = "import base64, sys; sys.stdout.write(base64.b64encode(open(sys.argv
 
 @check("pcap-backoff")
 def pcap_backoff(
-    lab: "RunningLab", ctx: Context, file: str = "backoff.pcap",
-    schedule: Sequence[float] = tuple(probes.LECTURE_BACKOFF), tolerance: float = 0.03,
+    lab: "RunningLab",
+    ctx: Context,
+    file: str = "backoff.pcap",
+    schedule: Sequence[float] = tuple(probes.LECTURE_BACKOFF),
+    tolerance: float = 0.03,
 ) -> Verdict:
     """The capture the student submitted (``file``, beside main.py) shows
     their client's datagrams leaving on the lecture's doubling schedule."""
@@ -591,5 +694,5 @@ def pcap_backoff(
     if not times:
         how = f"capture with --filter 'udp port {ctx.target.port}' while your client runs"
         return False, f"{file} holds {len(packets)} packets, none a UDP datagram to port {ctx.target.port}: {how}"
-    passed, output = probes.backoff_verdict(times[:len(schedule)], list(schedule), tolerance)
+    passed, output = probes.backoff_verdict(times[: len(schedule)], list(schedule), tolerance)
     return passed, f"in {file}, the datagrams to UDP port {ctx.target.port}: " + output

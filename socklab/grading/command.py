@@ -58,7 +58,9 @@ def grade_command(
         raise BadInput(f"--out {out}: exists and is not a directory")
     course = Course.prepare(spec, found, out, load_roster(roster) if roster else None, course_secret(secret), force)
     if spec.variants and course.secret is None:
-        output.progress(f"no course secret ({SECRET_ENV} or --secret FILE): every student gets the lecture's values of {spec.name}")
+        output.progress(
+            f"no course secret ({SECRET_ENV} or --secret FILE): every student gets the lecture's values of {spec.name}"
+        )
     found = course.to_grade
     backend = DockerBackend()
     remove_stale(backend)
@@ -66,8 +68,12 @@ def grade_command(
     ensure_images(backend.client, output.progress)
     out.mkdir(parents=True, exist_ok=True)
     if course.reused:
-        output.progress(f"{len(course.reused)} submission(s) unchanged since the last run into {out}: their results are reused (--force grades them again)")
-    output.progress(f"grading {len(found)} submission(s) of {spec.name} ({points(spec.max_score)} points), {jobs} at a time")
+        output.progress(
+            f"{len(course.reused)} submission(s) unchanged since the last run into {out}: their results are reused (--force grades them again)"
+        )
+    output.progress(
+        f"grading {len(found)} submission(s) of {spec.name} ({points(spec.max_score)} points), {jobs} at a time"
+    )
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=output.err, disable=output.quiet) as progress:
         task = progress.add_task(f"grading {spec.name}", total=len(found))
@@ -84,9 +90,21 @@ def grade_command(
     write_junit(out, results)
     course.write(results, output)
     output.table(
-        f"{spec.name}: {len(results)} submission(s)" + (f", {len(course.reused)} unchanged and reused" if course.reused else "") + f", reports in {out}",
+        f"{spec.name}: {len(results)} submission(s)"
+        + (f", {len(course.reused)} unchanged and reused" if course.reused else "")
+        + f", reports in {out}",
         ["submission", "score", "max", "checks passed", "status", "time"],
-        [(r.name, points(r.score), points(r.max_score), f"{sum(t.passed for t in r.tests)}/{len(r.tests)}", r.status, f"{r.execution_time:.1f} s") for r in results],
+        [
+            (
+                r.name,
+                points(r.score),
+                points(r.max_score),
+                f"{sum(t.passed for t in r.tests)}/{len(r.tests)}",
+                r.status,
+                f"{r.execution_time:.1f} s",
+            )
+            for r in results
+        ],
     )
     ungraded = [r.name for r in results if not r.graded]
     if ungraded:

@@ -123,7 +123,9 @@ def main() -> None:
         wait_for_fence()
     kills_before = oom_kills()
     try:
-        program = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, preexec_fn=expendable)
+        program = subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, preexec_fn=expendable
+        )
     except OSError as error:
         sys.exit(f"socklab: cannot start {' '.join(argv)}: {error}")
 

@@ -51,7 +51,9 @@ def markdown(result: SubmissionResult) -> str:
         "|---|---|---|---|",
     ]
     for test in result.tests:
-        lines.append(f"| {test.name} | {points(test.score)} / {points(test.max_score)} | {'passed' if test.passed else 'failed'} | {test.visibility} |")
+        lines.append(
+            f"| {test.name} | {points(test.score)} / {points(test.max_score)} | {'passed' if test.passed else 'failed'} | {test.visibility} |"
+        )
     if result.output:
         lines += ["", "## Overall", "", *_fenced(result.output)]
     for test in result.tests:
@@ -80,11 +82,20 @@ def write_junit(out: Path, results: Sequence[SubmissionResult]) -> Path:
     suites = ET.Element("testsuites", name="socklab grade")
     for result in sorted(results, key=lambda r: r.name):
         failures = sum(1 for t in result.tests if not t.passed)
-        suite = ET.SubElement(suites, "testsuite", name=result.name, tests=str(len(result.tests)), failures=str(failures), time=f"{result.execution_time:.2f}")
+        suite = ET.SubElement(
+            suites,
+            "testsuite",
+            name=result.name,
+            tests=str(len(result.tests)),
+            failures=str(failures),
+            time=f"{result.execution_time:.2f}",
+        )
         for test in result.tests:
             case = ET.SubElement(suite, "testcase", classname=f"{result.assignment}.{result.name}", name=test.name)
             if not test.passed:
-                failure = ET.SubElement(case, "failure", message=_xml(test.output.splitlines()[0] if test.output else "failed"))
+                failure = ET.SubElement(
+                    case, "failure", message=_xml(test.output.splitlines()[0] if test.output else "failed")
+                )
                 failure.text = _xml(test.output)
         if result.output:
             ET.SubElement(suite, "system-out").text = _xml(result.output)

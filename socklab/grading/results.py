@@ -57,7 +57,9 @@ class SubmissionResult:
     @classmethod
     def unrun(cls, name: str, assignment: Assignment, status: str, reason: str, output: str) -> "SubmissionResult":
         """A submission none of whose checks could run: each scores 0, saying why."""
-        return cls(name, assignment.name, status, [TestResult.not_run(spec, reason) for spec in assignment.checks], output)
+        return cls(
+            name, assignment.name, status, [TestResult.not_run(spec, reason) for spec in assignment.checks], output
+        )
 
     @property
     def score(self) -> float:

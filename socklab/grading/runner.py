@@ -90,7 +90,9 @@ def run_checks(
             passed, output = False, f"took {elapsed:.1f} s, more than the {spec.timeout:g} s allowed: {output}"
         if not passed and spec.feedback:
             output = f"{output}\n\n{spec.feedback}"
-        results.append(TestResult(spec.name, spec.points if passed else 0.0, spec.points, passed, output, spec.visibility))
+        results.append(
+            TestResult(spec.name, spec.points if passed else 0.0, spec.points, passed, output, spec.visibility)
+        )
     return results
 
 
@@ -103,7 +105,9 @@ def _attempt(spec: CheckSpec, running: RunningLab, target: Target, memo: dict) -
 
 
 def target(assignment: Assignment, command: tuple[str, ...] = ()) -> Target:
-    return Target(assignment.node, assignment.kind, assignment.port, assignment.measure_from, assignment.server, command)
+    return Target(
+        assignment.node, assignment.kind, assignment.port, assignment.measure_from, assignment.server, command
+    )
 
 
 def instance_name(assignment: Assignment, submission: Submission) -> str:
@@ -137,7 +141,9 @@ class Batch:
     interrupted batch (Ctrl-C) removes it all.
     """
 
-    def __init__(self, assignment: Assignment, jobs: int = 1, variant: Optional[Callable[[Submission], Assignment]] = None) -> None:
+    def __init__(
+        self, assignment: Assignment, jobs: int = 1, variant: Optional[Callable[[Submission], Assignment]] = None
+    ) -> None:
         self.assignment = assignment
         self.variant = variant  # each submission's own version of the assignment (variants.py)
         self.jobs = jobs
@@ -146,7 +152,9 @@ class Batch:
         self._in_flight: dict[str, list[str]] = {}  # instance -> images made
         self._stopped = threading.Event()
 
-    def grade(self, submissions: Sequence[Submission], on_done: Callable[[SubmissionResult], None] = lambda r: None) -> list[SubmissionResult]:
+    def grade(
+        self, submissions: Sequence[Submission], on_done: Callable[[SubmissionResult], None] = lambda r: None
+    ) -> list[SubmissionResult]:
         results = []
         pool = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="grade")
         try:
@@ -189,7 +197,11 @@ class Batch:
             result = self._grade(backend, assignment, submission, instance, made, watchdog.expired.is_set)
         except Exception as err:
             status = TIMED_OUT if watchdog.expired.is_set() else GRADER_ERROR
-            reason = f"the submission ran past its {assignment.timeout:g} s" if status == TIMED_OUT else f"the grader failed: {type(err).__name__}: {err}"
+            reason = (
+                f"the submission ran past its {assignment.timeout:g} s"
+                if status == TIMED_OUT
+                else f"the grader failed: {type(err).__name__}: {err}"
+            )
             result = SubmissionResult.unrun(submission.name, assignment, status, reason, reason)
         finally:
             watchdog.cancel()
@@ -204,33 +216,72 @@ class Batch:
             result.output = f"The submission ran past its {assignment.timeout:g} s: the checks left were not run."
         return result
 
-    def _grade(self, backend: DockerBackend, assignment: Assignment, submission: Submission, instance: str, made: list[str], expired: Callable[[], bool]) -> SubmissionResult:
+    def _grade(
+        self,
+        backend: DockerBackend,
+        assignment: Assignment,
+        submission: Submission,
+        instance: str,
+        made: list[str],
+        expired: Callable[[], bool],
+    ) -> SubmissionResult:
         node = assignment.node
-        labels = {L.PROJECT: "1", L.IMAGE_ROLE: "submission", L.LAB: instance, L.OWNER: L.owner(), L.PID: str(os.getpid())}
+        labels = {
+            L.PROJECT: "1",
+            L.IMAGE_ROLE: "submission",
+            L.LAB: instance,
+            L.OWNER: L.owner(),
+            L.PID: str(os.getpid()),
+        }
         try:
-            runnable = build(backend.client, submission, f"socklab/submission:{instance}", labels, made, timeout=min(assignment.timeout, BUILD_TIMEOUT))
+            runnable = build(
+                backend.client,
+                submission,
+                f"socklab/submission:{instance}",
+                labels,
+                made,
+                timeout=min(assignment.timeout, BUILD_TIMEOUT),
+            )
         except BuildFailed as err:
-            output = f"The submission could not be built: {err.reason}" + (f"\n\nThe build's last lines:\n{_tail(err.log)}" if err.log.strip() else "")
-            return SubmissionResult.unrun(submission.name, assignment, BUILD_FAILED, f"the submission could not be built ({err.reason})", output)
-        running = up(sandboxed_lab(assignment, runnable), backend, Options(instance=instance, ephemeral=True, sandboxes={node: STUDENT}))
+            output = f"The submission could not be built: {err.reason}" + (
+                f"\n\nThe build's last lines:\n{_tail(err.log)}" if err.log.strip() else ""
+            )
+            return SubmissionResult.unrun(
+                submission.name, assignment, BUILD_FAILED, f"the submission could not be built ({err.reason})", output
+            )
+        running = up(
+            sandboxed_lab(assignment, runnable),
+            backend,
+            Options(instance=instance, ephemeral=True, sandboxes={node: STUDENT}),
+        )
         try:
             fence(running, node)
         except (SocklabError, docker.errors.APIError):
             if expired():
                 raise
             output = f"Your container stopped as soon as it started.\n\nIts output:\n{_tail(_logs(running, node)) or '(nothing)'}"
-            return SubmissionResult.unrun(submission.name, assignment, NOT_STARTED, "the container stopped as soon as it started", output)
+            return SubmissionResult.unrun(
+                submission.name, assignment, NOT_STARTED, "the container stopped as soon as it started", output
+            )
         if assignment.kind == "client":
             tests = run_checks(assignment, running, target(assignment, client_command(runnable)), expired)
-            return SubmissionResult(submission.name, assignment.name, GRADED, tests)  # a client's output is in its checks'
+            return SubmissionResult(
+                submission.name, assignment.name, GRADED, tests
+            )  # a client's output is in its checks'
         try:
             wait_ready(backend, node, running.container(node).id, readiness(assignment))
         except NodeNotReady as err:
             if expired():
                 raise
             return _never_ready(submission, assignment, err)
-        tests = run_checks(assignment, running, target(assignment), expired, Revival(running, node, readiness(assignment)))
-        output = "" if all(t.passed for t in tests) else f"Your server's last output lines:\n{_tail(_logs(running, node)) or '(nothing)'}"
+        tests = run_checks(
+            assignment, running, target(assignment), expired, Revival(running, node, readiness(assignment))
+        )
+        output = (
+            ""
+            if all(t.passed for t in tests)
+            else f"Your server's last output lines:\n{_tail(_logs(running, node)) or '(nothing)'}"
+        )
         return SubmissionResult(submission.name, assignment.name, GRADED, tests, output)
 
 
@@ -286,6 +337,11 @@ def _tail(text: str, lines: int = LOG_LINES) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
 
 
-def grade_submissions(assignment: Assignment, submissions: Sequence[Submission], jobs: int = 1, on_done: Optional[Callable[[SubmissionResult], None]] = None) -> list[SubmissionResult]:
+def grade_submissions(
+    assignment: Assignment,
+    submissions: Sequence[Submission],
+    jobs: int = 1,
+    on_done: Optional[Callable[[SubmissionResult], None]] = None,
+) -> list[SubmissionResult]:
     """Grade a batch, ``jobs`` at a time; results sorted by submission name."""
     return Batch(assignment, jobs).grade(submissions, on_done or (lambda r: None))

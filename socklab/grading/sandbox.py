@@ -72,7 +72,9 @@ def readiness(assignment: Assignment) -> Ready:
     return Ready("command", command=command, timeout=assignment.ready_timeout)
 
 
-def guarded(program: tuple[str, ...], fenced: bool, packed: Optional[str] = None, workdir: Optional[str] = None) -> tuple[str, ...]:
+def guarded(
+    program: tuple[str, ...], fenced: bool, packed: Optional[str] = None, workdir: Optional[str] = None
+) -> tuple[str, ...]:
     """The command that runs ``program`` under the guard."""
     command = ["python3", "-c", GUARD, str(OUTPUT_LIMIT), "fenced" if fenced else "now"]
     if packed:
@@ -122,7 +124,9 @@ def sandboxed_lab(assignment: Assignment, runnable: Runnable) -> Lab:
         nodes[name] = node
     used = {a.network for node in nodes.values() for a in node.networks}
     networks = {name: replace(net, internal=True) for name, net in lab.networks.items() if name in used}
-    links = {name: link for name, link in lab.links.items() if link.a in nodes and (link.b in nodes or link.b in networks)}
+    links = {
+        name: link for name, link in lab.links.items() if link.a in nodes and (link.b in nodes or link.b in networks)
+    }
     return replace(lab, nodes=nodes, networks=networks, links=links)
 
 
@@ -131,6 +135,8 @@ def fence(running: RunningLab, node: str) -> None:
     container = running.container(node)
     networks = container.attrs["NetworkSettings"]["Networks"].values()
     gateways = [g for net in networks for g in (net.get("Gateway"), net.get("IPv6Gateway")) if g]
-    status, logs = running.backend.run_helper(container, "fence", ["sh", "-ec", FENCE, "fence", *gateways], ["NET_ADMIN", "NET_RAW"])
+    status, logs = running.backend.run_helper(
+        container, "fence", ["sh", "-ec", FENCE, "fence", *gateways], ["NET_ADMIN", "NET_RAW"]
+    )
     if status != 0:
         raise SocklabError(f"fencing {node} failed: {logs.strip()}")

@@ -12,9 +12,7 @@ from .assignment import Assignment, assignments_dir, load_assignment
 from .variants import SECRET_ENV, Values, apply_to_lab, derived, shown, values_for
 
 
-def for_student(
-    assignment: Assignment, secret: Optional[bytes], student: Optional[str]
-) -> tuple[Assignment, Values]:
+def for_student(assignment: Assignment, secret: Optional[bytes], student: Optional[str]) -> tuple[Assignment, Values]:
     """The assignment as this student has it: their port, their reference
     services, their checks' parameters and feedback."""
     values = values_for(assignment.variants, assignment.port, secret, student)

@@ -23,7 +23,7 @@ class Submission:
 
     @property
     def kind(self) -> Optional[str]:
-        """"dockerfile", "main.py", or None when it has neither."""
+        """ "dockerfile", "main.py", or None when it has neither."""
         if (self.path / "Dockerfile").is_file():
             return "dockerfile"
         if (self.path / "main.py").is_file():
@@ -39,13 +39,17 @@ def find_submissions(paths: Iterable[Path]) -> list[Submission]:
         if not path.is_dir():
             raise BadInput(f"{path}: a submission is a directory (with a Dockerfile or a main.py)")
         if Submission(path.name, path).kind is None and _is_class_folder(path):
-            found.extend(Submission(p.name, p) for p in sorted(path.iterdir()) if p.is_dir() and not p.name.startswith("."))
+            found.extend(
+                Submission(p.name, p) for p in sorted(path.iterdir()) if p.is_dir() and not p.name.startswith(".")
+            )
         else:
             found.append(Submission(path.resolve().name, path))
     seen: dict[str, Path] = {}
     for submission in found:
         if submission.name in seen:
-            raise BadInput(f"two submissions are named {submission.name!r} ({seen[submission.name]} and {submission.path}); their reports would overwrite each other")
+            raise BadInput(
+                f"two submissions are named {submission.name!r} ({seen[submission.name]} and {submission.path}); their reports would overwrite each other"
+            )
         seen[submission.name] = submission.path
     if not found:
         raise BadInput("no submissions given")

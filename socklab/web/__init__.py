@@ -32,8 +32,10 @@ def serve(running: "RunningLab", host: str, port: int, open_browser: bool, outpu
     try:
         output.print(f"socklab web: the live view of {running.instance} is at {url}")
         if not _loopback(host):
-            output.print(f"listening on {host}: whoever reaches it can watch; "
-                         "changing links and capturing need the token in the URL")
+            output.print(
+                f"listening on {host}: whoever reaches it can watch; "
+                "changing links and capturing need the token in the URL"
+            )
         if open_browser and not _open(url):
             output.print("no browser to open here: open the URL above in yours")
         output.print("Ctrl-C stops it")

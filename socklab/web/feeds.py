@@ -32,8 +32,10 @@ RETRY_AFTER = 2.0  # seconds before a reader that failed is started again (the l
 EVENTS_PER_POLL = 100  # the newest this many per poll; the strip marks how many it skipped
 NETEM_COUNTERS = ("packets", "bytes", "drops", "overlimits", "requeues", "backlog", "qlen")
 NETEM_LOOP = "while read -r _; do tc -s -j qdisc show 2>/dev/null | tr -d '\\n'; echo; done"
-NETEM_NOTE = ("netem decides in the kernel and keeps counters only (tc -s qdisc): "
-              "it records no packet, so there is no strip for this link")
+NETEM_NOTE = (
+    "netem decides in the kernel and keeps counters only (tc -s qdisc): "
+    "it records no packet, so there is no strip for this link"
+)
 
 
 class LineChannel:
@@ -62,8 +64,9 @@ class LineChannel:
                 if self._failed is not None and time.monotonic() - self._failed[0] < RETRY_AFTER:
                     raise SocklabError(self._failed[1])
                 self._buffer = b""
-                self._proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                              stderr=subprocess.DEVNULL)
+                self._proc = subprocess.Popen(
+                    self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+                )
             assert self._proc.stdin is not None and self._proc.stdout is not None
             try:
                 self._proc.stdin.write(b"".join(line.encode() + b"\n" for line in lines))
@@ -137,8 +140,9 @@ class DaemonFeed(LinkFeed):
     def poll(self, since: int) -> tuple[dict, Optional[dict]]:
         """The daemon's state and its events after ``since``, in one round trip."""
         try:
-            lines = self.channel.ask(json.dumps({"op": "show"}),
-                                     json.dumps({"op": "events", "since": since, "limit": EVENTS_PER_POLL}))
+            lines = self.channel.ask(
+                json.dumps({"op": "show"}), json.dumps({"op": "events", "since": since, "limit": EVENTS_PER_POLL})
+            )
             shown, events = (json.loads(line) for line in lines)
             if "error" in shown or "error" in events:
                 raise SocklabError(shown.get("error") or events["error"])

@@ -36,8 +36,17 @@ class Live:
     def __init__(self, running: "RunningLab") -> None:
         self.running = running
         self.feeds: dict[str, LinkFeed] = {name: feed_for(running, link) for name, link in running.lab.links.items()}
-        self.nodes = {s.name: {"name": s.name, "role": s.role, "service": running.lab.nodes[s.name].service,
-                               "state": s.state, "addresses": s.addresses, "ports": s.ports} for s in running.status()}
+        self.nodes = {
+            s.name: {
+                "name": s.name,
+                "role": s.role,
+                "service": running.lab.nodes[s.name].service,
+                "state": s.state,
+                "addresses": s.addresses,
+                "ports": s.ports,
+            }
+            for s in running.status()
+        }
         self.links: dict[str, dict] = {}
         self.strips: dict[str, deque[dict]] = {name: deque(maxlen=STRIP) for name in self.feeds}
         self.tick = 0
@@ -79,13 +88,19 @@ class Live:
                 if newer:
                     after[name] = newer[-1]["n"]
                 strips[name] = newer[::-1]
-            return {"links": json.loads(json.dumps(self.links)), "nodes": list(self.nodes.values()),
-                    "topology": self.topology_key(), "strips": strips}
+            return {
+                "links": json.loads(json.dumps(self.links)),
+                "nodes": list(self.nodes.values()),
+                "topology": self.topology_key(),
+                "strips": strips,
+            }
 
     def topology_key(self) -> str:
         """Changes when a link's parameters change, so the page fetches a new drawing."""
-        params = {name: (state.get("seed"), {d: s.get("params") for d, s in state.get("directions", {}).items()})
-                  for name, state in self.links.items()}
+        params = {
+            name: (state.get("seed"), {d: s.get("params") for d, s in state.get("directions", {}).items()})
+            for name, state in self.links.items()
+        }
         return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
 
     def current_lab(self) -> Lab:

@@ -29,8 +29,11 @@ from .live import Live, views
 if TYPE_CHECKING:
     from ..lab import RunningLab
 
-STATIC = {"index.html": "text/html; charset=utf-8", "app.js": "text/javascript; charset=utf-8",
-          "style.css": "text/css; charset=utf-8"}
+STATIC = {
+    "index.html": "text/html; charset=utf-8",
+    "app.js": "text/javascript; charset=utf-8",
+    "style.css": "text/css; charset=utf-8",
+}
 CAPTURE_SECONDS = (1, 60)
 SET_KEYS = {"direction", "seed", *IMPAIRMENT_KEYS}
 
@@ -84,8 +87,8 @@ class Handler(BaseHTTPRequestHandler):
         try:
             if path == "/":
                 self._static("index.html")
-            elif path.startswith("/static/") and path[len("/static/"):] in STATIC:
-                self._static(path[len("/static/"):])
+            elif path.startswith("/static/") and path[len("/static/") :] in STATIC:
+                self._static(path[len("/static/") :])
             elif path == "/api/lab":
                 self._json(self._lab())
             elif path == "/api/topology":
@@ -124,23 +127,39 @@ class Handler(BaseHTTPRequestHandler):
 
     def _authorised(self, query: dict[str, str]) -> None:
         if not hmac.compare_digest(query.get("token", "").encode(), self.server.token.encode()):
-            raise PermissionError("this needs the token printed by socklab web: "
-                                  "open the URL it printed, ?token=... included")
+            raise PermissionError(
+                "this needs the token printed by socklab web: open the URL it printed, ?token=... included"
+            )
 
     def _lab(self) -> dict:
         running, live = self.server.running, self.server.live
-        links = [{"name": link.name, "a": link.a, "b": link.b, "directions": list(link.directions),
-                  "backend": live.feeds[link.name].backend, "note": live.feeds[link.name].note}
-                 for link in running.lab.links.values()]
-        return {"instance": running.instance, "lab": running.lab.name, "description": running.lab.description,
-                "nodes": list(live.nodes.values()), "links": links, "drawing": self.server.dot is not None,
-                "capture_seconds": CAPTURE_SECONDS}
+        links = [
+            {
+                "name": link.name,
+                "a": link.a,
+                "b": link.b,
+                "directions": list(link.directions),
+                "backend": live.feeds[link.name].backend,
+                "note": live.feeds[link.name].note,
+            }
+            for link in running.lab.links.values()
+        ]
+        return {
+            "instance": running.instance,
+            "lab": running.lab.name,
+            "description": running.lab.description,
+            "nodes": list(live.nodes.values()),
+            "links": links,
+            "drawing": self.server.dot is not None,
+            "capture_seconds": CAPTURE_SECONDS,
+        }
 
     def _topology(self) -> None:
         svg = self.server.topology()
         if svg is None:
-            self._error(HTTPStatus.NOT_FOUND, "Graphviz 'dot' is missing, so there is no drawing "
-                                              "(apt-get install graphviz)")
+            self._error(
+                HTTPStatus.NOT_FOUND, "Graphviz 'dot' is missing, so there is no drawing (apt-get install graphviz)"
+            )
         else:
             self._send(HTTPStatus.OK, "image/svg+xml", svg)
 
@@ -192,8 +211,12 @@ class Handler(BaseHTTPRequestHandler):
             capture.stop()
         stamp = time.strftime("%Y%m%d-%H%M%S")
         name = f"{self.server.running.instance}-{node}-{stamp}.pcap"
-        self._send(HTTPStatus.OK, "application/vnd.tcpdump.pcap", capture.pcap,
-                   {"Content-Disposition": f'attachment; filename="{name}"'})
+        self._send(
+            HTTPStatus.OK,
+            "application/vnd.tcpdump.pcap",
+            capture.pcap,
+            {"Content-Disposition": f'attachment; filename="{name}"'},
+        )
 
     def _stream(self) -> None:
         """Server-Sent Events: one ``data:`` line of JSON per change, a comment as a heartbeat."""
@@ -235,4 +258,3 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header(key, value)
         self.end_headers()
         self.wfile.write(body)
-

@@ -65,5 +65,12 @@ def test_a_batch_sends_each_trial_from_its_own_port_with_the_swept_options() -> 
     assert trial_spec([0, 1, 2, 5, 7, 8]) == "0-2,5,7-8"
     assert batches(list(range(5)), experiment) == [[0, 1, 2, 3], [4]]
     argv = command(experiment, 3, experiment.points[3], [0, 1])
-    assert argv[:6] == ["experiment-client", "transfer", "--trials", "0-1", "--first-port", str(24000 + 3 * experiment.trials)]
+    assert argv[:6] == [
+        "experiment-client",
+        "transfer",
+        "--trials",
+        "0-1",
+        "--first-port",
+        str(24000 + 3 * experiment.trials),
+    ]
     assert argv[-2:] == ["--protocol", "udp"] and "--loss" not in argv

@@ -43,7 +43,9 @@ def metadata(out: Path) -> dict:
 def assert_lab_gone(out: Path) -> None:
     instance = metadata(out)["lab"]["instance"]
     backend = DockerBackend()
-    assert not backend.containers({L.LAB: instance}) and not backend.networks({L.LAB: instance}), f"lab {instance} was left behind"
+    assert not backend.containers({L.LAB: instance}) and not backend.networks({L.LAB: instance}), (
+        f"lab {instance} was left behind"
+    )
 
 
 def test_udp_backoff_same_seed_same_rows_other_seed_other_rows(tmp_path: Path) -> None:
@@ -52,15 +54,23 @@ def test_udp_backoff_same_seed_same_rows_other_seed_other_rows(tmp_path: Path) -
         assert run_command("udp-backoff-ci", out, seed) == 0
         assert_lab_gone(out)
     assert list(rows(a)[0])[:4] == list(DETERMINED)
-    assert metadata(a)["lab"]["addresses"] == metadata(b)["lab"]["addresses"], "the lab moved: per-flow decisions depend on addresses"
+    assert metadata(a)["lab"]["addresses"] == metadata(b)["lab"]["addresses"], (
+        "the lab moved: per-flow decisions depend on addresses"
+    )
     assert determined(a) == determined(b), "same seed, same flows: the loss-determined rows must be identical"
     assert determined(a) != determined(c), "another seed must draw other losses"
     assert {row["outcome"] for row in rows(a)} <= {"answered", "gave-up"}
-    assert any(int(row["attempts"]) > 1 for row in rows(a)), "30% loss each way retried nothing: the link is not in the path"
+    assert any(int(row["attempts"]) > 1 for row in rows(a)), (
+        "30% loss each way retried nothing: the link is not in the path"
+    )
     facts = metadata(a)
-    assert facts["parameters"]["seed"] == 1 and facts["lab"]["link"]["backend"] == "userspace", "a seeded run must replay: userspace on every kernel"
+    assert facts["parameters"]["seed"] == 1 and facts["lab"]["link"]["backend"] == "userspace", (
+        "a seeded run must replay: userspace on every kernel"
+    )
     assert "seed" in facts["lab"]["link"]["backend_reason"], facts["lab"]["link"]
-    assert "Every retry is a drop the link counted" in (a / "summary.md").read_text(), "each retry must match a drop the link counted"
+    assert "Every retry is a drop the link counted" in (a / "summary.md").read_text(), (
+        "each retry must match a drop the link counted"
+    )
     assert facts["software"]["kernel"] and facts["docker"]["version"] and facts["started"] <= facts["ended"]
     assert (a / "udp-backoff.png").stat().st_size > 10_000
     assert "| loss (%) | trials | mean attempts | model |" in (a / "summary.md").read_text()
@@ -72,7 +82,11 @@ def test_an_interrupted_run_resumes_to_the_rows_of_an_uninterrupted_one(tmp_path
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 60
-        while not ((broken / "results.csv").is_file() and len(rows(broken)) >= 20) and time.monotonic() < deadline and child.poll() is None:
+        while (
+            not ((broken / "results.csv").is_file() and len(rows(broken)) >= 20)
+            and time.monotonic() < deadline
+            and child.poll() is None
+        ):
             time.sleep(0.02)
         child.send_signal(signal.SIGINT)  # what Ctrl-C does: mid-way through the slow second point
         assert child.wait(timeout=60) != 0, child.communicate()[1][-2000:]

@@ -76,16 +76,19 @@ def test_a_variant_replaces_whole_top_level_keys(tmp_path: Path) -> None:
     assert experiment.trials == 2 and experiment.points == ({"loss": "5"},) and experiment.seed == 3
 
 
-@pytest.mark.parametrize("change, line, message", [
-    (("trials: 4", "trials: four"), 5, "trials must be a whole number"),
-    (("kind: udp-backoff", "kind: udp-magic"), 1, "unknown kind 'udp-magic'"),
-    (("link: wan", "link: lan"), 3, "has no link 'lan'"),
-    (("  loss: {from: 0%, to: 30%, step: 10%}", "  loss: [0%, 130%]"), 7, "outside 0%..100%"),
-    (("  loss: {from: 0%, to: 30%, step: 10%}", "  jitter: [1ms]"), 6, "'loss' is missing"),
-    (("  node: client", "  node: laptop"), 9, "has no node 'laptop'"),
-    (("seed: 3", "seeds: 3"), 4, "unknown key 'seeds'"),
-    (("trials: 4", "trials: 4000"), 5, "source ports up to"),
-])
+@pytest.mark.parametrize(
+    "change, line, message",
+    [
+        (("trials: 4", "trials: four"), 5, "trials must be a whole number"),
+        (("kind: udp-backoff", "kind: udp-magic"), 1, "unknown kind 'udp-magic'"),
+        (("link: wan", "link: lan"), 3, "has no link 'lan'"),
+        (("  loss: {from: 0%, to: 30%, step: 10%}", "  loss: [0%, 130%]"), 7, "outside 0%..100%"),
+        (("  loss: {from: 0%, to: 30%, step: 10%}", "  jitter: [1ms]"), 6, "'loss' is missing"),
+        (("  node: client", "  node: laptop"), 9, "has no node 'laptop'"),
+        (("seed: 3", "seeds: 3"), 4, "unknown key 'seeds'"),
+        (("trials: 4", "trials: 4000"), 5, "source ports up to"),
+    ],
+)
 def test_mistakes_name_file_and_line(tmp_path: Path, change: tuple[str, str], line: int, message: str) -> None:
     path = write(tmp_path, VALID.replace(*change))
     with pytest.raises(LabFileError) as caught:
@@ -112,6 +115,8 @@ def test_a_netem_link_is_refused_before_anything_starts(tmp_path: Path) -> None:
 
 def test_the_round_trip_a_swept_delay_adds_is_both_directions(tmp_path: Path) -> None:
     """The TCP models fall back on it when no lossless UDP point measured the round trip."""
-    text = VALID.replace("loss: {from: 0%, to: 30%, step: 10%}", "loss: [0%]\n  delay: {from: 10ms, to: 20ms, step: 10ms}")
+    text = VALID.replace(
+        "loss: {from: 0%, to: 30%, step: 10%}", "loss: [0%]\n  delay: {from: 10ms, to: 20ms, step: 10ms}"
+    )
     experiment = load_experiment(write(tmp_path, text))
     assert [rtt_seconds(experiment, point) for point in experiment.points] == [0.02, 0.04]

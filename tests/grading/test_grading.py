@@ -69,7 +69,11 @@ EXPECTED: dict[str, dict[str, object]] = {
         "correct": set(),
         "sequential": {"serves clients at once"},
         "crash-invalid-utf8": {"survives invalid UTF-8"},
-        "hangs-mid-conversation": {"answers upper-cased", "several messages on one connection", "serves clients at once"},
+        "hangs-mid-conversation": {
+            "answers upper-cased",
+            "several messages on one connection",
+            "serves clients at once",
+        },
     },
     "tcp-pool": {
         "correct": set(),
@@ -157,7 +161,9 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
     def grade(assignment: str) -> tuple[int, Path, float]:
         started = time.monotonic()
-        status = grade_command(assignment, [SUBMISSIONS / assignment], out / assignment, jobs=3, output=Output(quiet=True))
+        status = grade_command(
+            assignment, [SUBMISSIONS / assignment], out / assignment, jobs=3, output=Output(quiet=True)
+        )
         return status, out / assignment, time.monotonic() - started
 
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -193,7 +199,9 @@ def test_expected_verdict_per_check(graded: dict, assignment: str, submission: s
     failing = {c.name for c in spec.checks} if expected == ALL else expected
     got = {t["name"] for t in results["tests"] if t["status"] == "failed"}
     outputs = "\n".join(f"  {t['name']}: {t['output']}" for t in results["tests"])
-    assert got == failing, f"{assignment}/{submission}: failed {sorted(got)}, expected {sorted(failing)}\n{outputs}\n{results['output']}"
+    assert got == failing, (
+        f"{assignment}/{submission}: failed {sorted(got)}, expected {sorted(failing)}\n{outputs}\n{results['output']}"
+    )
     assert [t["name"] for t in results["tests"]] == [c.name for c in spec.checks]
     for test, check in zip(results["tests"], spec.checks):
         assert set(test) == {"name", "score", "max_score", "status", "output", "visibility"}
@@ -213,7 +221,9 @@ def test_failure_mode_says_what_went_wrong(graded: dict, submission: str) -> Non
 
 def test_a_failing_check_says_what_was_sent_expected_and_received(graded: dict) -> None:
     tests = {t["name"]: t for t in _results(graded, "xmlrpc", "slide-quadratic")["tests"]}
-    assert "called quadratic(2, -4, 0), expected [0.0, 2.0] in any order, got [0.0, 8.0]" in tests["quadratic"]["output"]
+    assert (
+        "called quadratic(2, -4, 0), expected [0.0, 2.0] in any order, got [0.0, 8.0]" in tests["quadratic"]["output"]
+    )
     assert "write / (2.0 * a)" in tests["quadratic"]["output"]  # the assignment's feedback
 
 
@@ -228,7 +238,10 @@ def test_nothing_is_left_behind(graded: dict) -> None:
     mine = {L.PID: str(os.getpid())}
     left = [c.name for c in backend.containers(mine) if c.labels.get(L.LAB, "").startswith("grade-")]
     left += [n.name for n in backend.networks(mine) if n.attrs["Labels"].get(L.LAB, "").startswith("grade-")]
-    left += [i.id for i in backend.client.images.list(filters={"label": [f"{L.IMAGE_ROLE}=submission", f"{L.PID}={os.getpid()}"]})]
+    left += [
+        i.id
+        for i in backend.client.images.list(filters={"label": [f"{L.IMAGE_ROLE}=submission", f"{L.PID}={os.getpid()}"]})
+    ]
     assert not left, f"left behind: {left}"
     assert _dangling(backend) <= graded["_dangling_before"], "a submission's build left untagged images"
 
@@ -237,7 +250,12 @@ def test_a_submission_past_its_time_is_stopped_and_still_graded(tmp_path: Path) 
     short = tmp_path / "tcp-threaded-short.yaml"
     short.write_text(load_assignment("tcp-threaded").path.read_text().replace("timeout: 90", "timeout: 4"))
     started = time.monotonic()
-    status = grade_command(str(short), [SUBMISSIONS / "tcp-threaded" / "hangs-mid-conversation"], tmp_path / "out", output=Output(quiet=True))
+    status = grade_command(
+        str(short),
+        [SUBMISSIONS / "tcp-threaded" / "hangs-mid-conversation"],
+        tmp_path / "out",
+        output=Output(quiet=True),
+    )
     assert status == 0 and time.monotonic() - started < 20
     assert (tmp_path / "out" / "grades.csv").read_text().splitlines()[1] == "hangs-mid-conversation,0,10"
     report = (tmp_path / "out" / "hangs-mid-conversation" / "report.md").read_text()
@@ -251,7 +269,9 @@ def test_bad_input_starts_nothing(tmp_path: Path) -> None:
         grade_command("udp-server", [tmp_path / "missing"], tmp_path / "out")
     broken = tmp_path / "broken.yaml"
     broken.write_text(load_assignment("udp-server").path.read_text().replace("run: udp-survives", "run: udp-survive"))
-    with pytest.raises(LabFileError, match=r"broken.yaml:\d+: check 'survives invalid UTF-8': unknown check 'udp-survive'"):
+    with pytest.raises(
+        LabFileError, match=r"broken.yaml:\d+: check 'survives invalid UTF-8': unknown check 'udp-survive'"
+    ):
         grade_command(str(broken), [SUBMISSIONS / "udp-server" / "correct"], tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
@@ -267,7 +287,13 @@ def lecture(socklab_pool):
 
 SERVERS = [a for a in EXPECTED if load_assignment(a).kind == "server"]
 # Each client assignment and the reference program that answers it.
-REFERENCE_CLIENTS = {"udp-client": "udp-client", "broadcast": "broadcast-client", "tcp-client": "tcp-client", "send-all": "tcp-client", "names": "tcp-client"}
+REFERENCE_CLIENTS = {
+    "udp-client": "udp-client",
+    "broadcast": "broadcast-client",
+    "tcp-client": "tcp-client",
+    "send-all": "tcp-client",
+    "names": "tcp-client",
+}
 # Client assignments with no reference program: wireshark grades a capture
 # the student made (a reference has none); its other checks are udp-client's.
 NO_REFERENCE = {"wireshark"}

@@ -14,7 +14,9 @@ pytestmark = pytest.mark.lab("broadcast")
 def test_broadcast_is_answered_by_exactly_the_three_responders_of_its_segment(lab) -> None:
     result = lab.exec("client", ["broadcast-client", "--message", "who is there?", "--timeout", "1.0"], timeout=15)
     names = sorted(re.findall(r"(responder-\w+): WHO IS THERE\?", result.stdout))
-    assert names == ["responder-a1", "responder-a2", "responder-a3"], f"expected answers from responder-a1..a3 only, got {names}:\n{result.stdout}"
+    assert names == ["responder-a1", "responder-a2", "responder-a3"], (
+        f"expected answers from responder-a1..a3 only, got {names}:\n{result.stdout}"
+    )
     assert "3 answers" in result.stdout
 
 

@@ -43,11 +43,24 @@ def _compose_commands() -> list:
     """docker-compose v1 and docker compose v2, each skipped with its reason when absent."""
     v1 = pytest.param(["docker-compose"], id="docker-compose-v1")
     if shutil.which("docker-compose") is None:
-        v1 = pytest.param(["docker-compose"], id="docker-compose-v1", marks=pytest.mark.skip(reason="docker-compose (v1) is not installed"))
-    v2_present = shutil.which("docker") is not None and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0
+        v1 = pytest.param(
+            ["docker-compose"],
+            id="docker-compose-v1",
+            marks=pytest.mark.skip(reason="docker-compose (v1) is not installed"),
+        )
+    v2_present = (
+        shutil.which("docker") is not None
+        and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0
+    )
     v2 = pytest.param(["docker", "compose"], id="docker-compose-v2")
     if not v2_present:
-        v2 = pytest.param(["docker", "compose"], id="docker-compose-v2", marks=pytest.mark.skip(reason="'docker compose' (v2 plugin) is not installed: `docker compose version` fails"))
+        v2 = pytest.param(
+            ["docker", "compose"],
+            id="docker-compose-v2",
+            marks=pytest.mark.skip(
+                reason="'docker compose' (v2 plugin) is not installed: `docker compose version` fails"
+            ),
+        )
     return [v1, v2]
 
 
@@ -77,7 +90,9 @@ def _refuse_collisions(client: docker.DockerClient) -> None:
             subnet = ipaddress.ip_network(config["Subnet"], strict=False)
             clash = [str(w) for w in wanted if w.version == subnet.version and w.overlaps(subnet)]
             if clash:
-                pytest.fail(f"compose/{LAB}.yml needs {', '.join(clash)}, but Docker network {net['Name']!r} holds {subnet}; remove it or stop what uses it")
+                pytest.fail(
+                    f"compose/{LAB}.yml needs {', '.join(clash)}, but Docker network {net['Name']!r} holds {subnet}; remove it or stop what uses it"
+                )
 
 
 @pytest.mark.parametrize("compose", _compose_commands())
@@ -88,7 +103,13 @@ def test_udp_echo_runs_under_compose(client: docker.DockerClient, compose: list[
     try:
         started = subprocess.run([*base, "up", "-d"], capture_output=True, text=True, timeout=180)
         assert started.returncode == 0, f"{' '.join(base)} up -d failed:\n{started.stdout}{started.stderr}"
-        echo = subprocess.run(["docker", "exec", "-i", f"{PREFIX}client", "python3", "-"], input=ECHO, capture_output=True, text=True, timeout=60)
+        echo = subprocess.run(
+            ["docker", "exec", "-i", f"{PREFIX}client", "python3", "-"],
+            input=ECHO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert echo.returncode == 0, f"the client got no answer:\n{echo.stdout}{echo.stderr}"
         assert echo.stdout.strip() == "HELLO COMPOSE"
     finally:

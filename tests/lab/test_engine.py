@@ -43,7 +43,9 @@ def unique(name: str) -> str:
 
 
 def socklab(*args: str, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "socklab.cli", *args], capture_output=True, text=True, timeout=120, **kwargs)
+    return subprocess.run(
+        [sys.executable, "-m", "socklab.cli", *args], capture_output=True, text=True, timeout=120, **kwargs
+    )
 
 
 def test_quick_start_round_trip_through_the_cli(backend: DockerBackend) -> None:
@@ -66,14 +68,17 @@ def write_lab(tmp_path: Path, text: str) -> Path:
 
 
 def test_named_readiness_strategies(backend: DockerBackend, tmp_path: Path) -> None:
-    path = write_lab(tmp_path, """\
+    path = write_lab(
+        tmp_path,
+        """\
         networks: {lan: {}}
         nodes:
           by-tcp: {service: tcp-threaded, networks: [lan], ready: {tcp: 1234}}
           by-udp: {service: udp-server, networks: [lan], ready: {udp: 1234, send: ping}}
           by-command: {service: client, networks: [lan], ready: {command: "test -d /opt/socklab/services"}}
           by-log: {service: blocks, networks: [lan]}
-        """)
+        """,
+    )
     running = up(load_lab(path), backend, Options(instance=unique("ready"), ephemeral=True))
     try:
         assert {s.state for s in running.status()} == {"running"}
@@ -82,7 +87,9 @@ def test_named_readiness_strategies(backend: DockerBackend, tmp_path: Path) -> N
 
 
 def test_node_never_ready_fails_up_with_its_logs_and_leaves_nothing(backend: DockerBackend, tmp_path: Path) -> None:
-    path = write_lab(tmp_path, """\
+    path = write_lab(
+        tmp_path,
+        """\
         networks: {lan: {}}
         nodes:
           fine: {service: udp-server, networks: [lan]}
@@ -91,7 +98,8 @@ def test_node_never_ready_fails_up_with_its_logs_and_leaves_nothing(backend: Doc
             command: [sh, -c, "echo starting up; echo cannot bind >&2; exit 3"]
             ready: {log: "ready tcp/1234", timeout: 5}
             networks: [lan]
-        """)
+        """,
+    )
     instance = unique("broken")
     with pytest.raises(NodeNotReady) as info:
         up(load_lab(path), backend, Options(instance=instance, ephemeral=True))
@@ -107,7 +115,9 @@ def test_two_instances_side_by_side_get_distinct_subnets(backend: DockerBackend)
         second = up(lab, backend, Options(instance=unique("twin-b"), ephemeral=True))
         try:
             assert first.subnet("lan") != second.subnet("lan")
-            assert second.address("udp-server").endswith(".10"), "a fixed address keeps its host part in the moved subnet"
+            assert second.address("udp-server").endswith(".10"), (
+                "a fixed address keeps its host part in the moved subnet"
+            )
             for running in (first, second):
                 assert running.python("client", UDP_SCRIPT).stdout.strip() == "HELLO FROM THE CLIENT"
         finally:

@@ -24,11 +24,29 @@ from socklab.links import netem_available
 
 pytestmark = pytest.mark.lab("udp-loss")
 
-CLEAN = dict(loss=0.0, delay_ms=0.0, jitter_ms=0.0, duplicate=0.0, reorder=0.0, corrupt=0.0, rate=None, loss_model="bernoulli")
+CLEAN = dict(
+    loss=0.0, delay_ms=0.0, jitter_ms=0.0, duplicate=0.0, reorder=0.0, corrupt=0.0, rate=None, loss_model="bernoulli"
+)
 
 
-def flood(lab, count: int = 500, interval: float = 0.001, size: int = 64, source_port: int = 40000, wait: float = 1.0) -> dict:
-    args = ["flood", "server", "1234", "--count", str(count), "--interval", str(interval), "--size", str(size), "--source-port", str(source_port), "--wait", str(wait)]
+def flood(
+    lab, count: int = 500, interval: float = 0.001, size: int = 64, source_port: int = 40000, wait: float = 1.0
+) -> dict:
+    args = [
+        "flood",
+        "server",
+        "1234",
+        "--count",
+        str(count),
+        "--interval",
+        str(interval),
+        "--size",
+        str(size),
+        "--source-port",
+        str(source_port),
+        "--wait",
+        str(wait),
+    ]
     result = lab.exec("client", args, timeout=120)
     return json.loads(result.stdout)
 
@@ -109,7 +127,9 @@ def test_gilbert_elliott_losses_come_in_bursts(lab) -> None:
     configure(lab, loss_model="gilbert-elliott", ge_p=5.0, ge_r=25.0, ge_h=100.0, ge_k=0.0)
     lost = flood(lab, count=2000, interval=0.0005)["lost"]
     bursts = 1 + sum(1 for a, b in zip(lost, lost[1:]) if b != a + 1)
-    assert len(lost) > 50 and len(lost) / bursts > 2.5, f"{len(lost)} lost in {bursts} bursts: mean burst should be near 1/r = 4"
+    assert len(lost) > 50 and len(lost) / bursts > 2.5, (
+        f"{len(lost)} lost in {bursts} bursts: mean burst should be near 1/r = 4"
+    )
 
 
 def test_backend_netem_fails_clearly_without_netem_and_auto_falls_back(lab) -> None:

@@ -27,17 +27,38 @@ from socklab.links import netem_available, pick
 LAB = Path(__file__).with_name("netem-links.yaml")
 pytestmark = [pytest.mark.netem, pytest.mark.lab(str(LAB))]
 
-CLEAN = dict(loss=0.0, delay_ms=0.0, jitter_ms=0.0, duplicate=0.0, reorder=0.0, corrupt=0.0, rate=None,
-             loss_model="bernoulli")
+CLEAN = dict(
+    loss=0.0, delay_ms=0.0, jitter_ms=0.0, duplicate=0.0, reorder=0.0, corrupt=0.0, rate=None, loss_model="bernoulli"
+)
 DELAY_TOLERANCE_MS = 10.0
 """How far above 100 ms the added round trip may be: netem never sends early, and the emulated
 guests' timers (TCG, two shared cores) add a few milliseconds of lateness to each direction."""
 
 
-def flood(lab, host: str = "server", count: int = 500, interval: float = 0.001, size: int = 64,
-          source_port: int = 40000, wait: float = 1.0) -> dict:
-    args = ["flood", host, "1234", "--count", str(count), "--interval", str(interval), "--size", str(size),
-            "--source-port", str(source_port), "--wait", str(wait)]
+def flood(
+    lab,
+    host: str = "server",
+    count: int = 500,
+    interval: float = 0.001,
+    size: int = 64,
+    source_port: int = 40000,
+    wait: float = 1.0,
+) -> dict:
+    args = [
+        "flood",
+        host,
+        "1234",
+        "--count",
+        str(count),
+        "--interval",
+        str(interval),
+        "--size",
+        str(size),
+        "--source-port",
+        str(source_port),
+        "--wait",
+        str(wait),
+    ]
     result = lab.exec("client", args, timeout=300)
     return json.loads(result.stdout)
 
@@ -130,7 +151,9 @@ def test_gilbert_elliott_losses_come_in_bursts(lab) -> None:
     configure(lab, loss_model="gilbert-elliott", ge_p=5.0, ge_r=25.0, ge_h=100.0, ge_k=0.0)
     lost = flood(lab, count=2000, interval=0.0005)["lost"]
     bursts = 1 + sum(1 for a, b in zip(lost, lost[1:]) if b != a + 1)
-    assert len(lost) > 50 and len(lost) / bursts > 2.5, f"{len(lost)} lost in {bursts} bursts: the mean should be near 1/r = 4"
+    assert len(lost) > 50 and len(lost) / bursts > 2.5, (
+        f"{len(lost)} lost in {bursts} bursts: the mean should be near 1/r = 4"
+    )
 
 
 def test_set_changes_only_what_it_names_and_counts(lab) -> None:

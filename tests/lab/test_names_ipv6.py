@@ -14,7 +14,9 @@ def test_getaddrinfo_gives_both_families(lab) -> None:
     result = lab.python("client", script)
     assert result.stdout.strip() == "['AF_INET', 'AF_INET6']", result.output
     names = lab.exec("client", ["names", "tcp-threaded", "1234"])
-    assert lab.address("tcp-threaded", family=6) in names.stdout and lab.address("tcp-threaded") in names.stdout, names.output
+    assert lab.address("tcp-threaded", family=6) in names.stdout and lab.address("tcp-threaded") in names.stdout, (
+        names.output
+    )
 
 
 @pytest.mark.parametrize("server", ["tcp-threaded", "tcp-poll"])

@@ -15,12 +15,16 @@ CONCURRENT = ["tcp-threaded", "tcp-pool", "tcp-poll", "tcp-asyncio"]
 def test_concurrent_servers_answer_a_second_client_at_once(lab, server: str) -> None:
     result = probes.hold(lab, "client", server, 1234, holders=1, wait=1.0)
     assert result["holders_served"] == 1, result
-    assert result["answered_while_held"], f"{server}: expected the 2nd client answered while the 1st holds its connection; {result}"
+    assert result["answered_while_held"], (
+        f"{server}: expected the 2nd client answered while the 1st holds its connection; {result}"
+    )
 
 
 def test_sequential_server_answers_the_second_client_only_after_the_first_closes(lab) -> None:
     result = probes.hold(lab, "client", "tcp-sequential", 1234, holders=1, wait=1.0)
-    assert not result["answered_while_held"], f"expected the 2nd client to wait while the 1st holds; it was answered: {result}"
+    assert not result["answered_while_held"], (
+        f"expected the 2nd client to wait while the 1st holds; it was answered: {result}"
+    )
     assert result["answered_after_release"], f"expected the 2nd client answered once the 1st closed: {result}"
 
 

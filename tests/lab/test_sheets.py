@@ -46,7 +46,9 @@ def _run(lab, step, address: dict[tuple[str, str], str]) -> str:
         return lab.exec(step.node, command, timeout=60).output
     argv = shlex.split(command)
     assert argv[0] == "socklab", f"a host command must be socklab's, not {argv[0]!r}"
-    result = subprocess.run([str(SOCKLAB), *argv[1:], "--instance", lab.instance], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [str(SOCKLAB), *argv[1:], "--instance", lab.instance], capture_output=True, text=True, timeout=60
+    )
     return result.stdout + result.stderr
 
 
@@ -62,4 +64,6 @@ def test_sheet_shows_what_the_lab_prints(socklab_pool, labs: dict, block: Block)
         address = {(kind, name): _address(lab, kind, name) for kind, name in step.addresses()}
         output = _run(lab, step, address)
         expected = "\n".join(step.expected)
-        assert matches(step.expected, output), f"{block.name}: {step.node}$ {step.command}\nthe sheet says:\n{expected}\nthe lab printed:\n{output}"
+        assert matches(step.expected, output), (
+            f"{block.name}: {step.node}$ {step.command}\nthe sheet says:\n{expected}\nthe lab printed:\n{output}"
+        )

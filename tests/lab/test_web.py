@@ -32,8 +32,13 @@ pytestmark = [pytest.mark.lab("udp-loss"), pytest.mark.slow]
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
-BROWSER_ARGUMENTS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--window-size=1500,1250")
+BROWSER_ARGUMENTS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--window-size=1500,1250",
+)
 
 
 def _missing() -> Optional[str]:
@@ -61,8 +66,12 @@ class View:
     """``socklab web`` running as a subprocess; its URL as it printed it."""
 
     def __init__(self, instance: str) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "socklab.cli", "web", instance, "--no-open"],
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "socklab.cli", "web", instance, "--no-open"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         self.printed = ""
         found = threading.Event()
 
@@ -120,8 +129,9 @@ def page(view: View, downloads: Path) -> Iterator[webdriver.Chrome]:
     options.binary_location = CHROMIUM
     for argument in BROWSER_ARGUMENTS:
         options.add_argument(argument)
-    options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
-                                              "download.prompt_for_download": False})
+    options.add_experimental_option(
+        "prefs", {"download.default_directory": str(downloads), "download.prompt_for_download": False}
+    )
     browser = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     try:
         browser.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
@@ -142,7 +152,10 @@ def wait_for(browser: webdriver.Chrome, what: str, condition, timeout: float = 2
 def counter(browser: webdriver.Chrome, direction: str, name: str) -> int:
     text = browser.execute_script(
         "const cell = document.querySelector(`.link[data-link='wan'] tr[data-direction='${arguments[0]}'] "
-        "td[data-counter='${arguments[1]}']`); return cell ? cell.firstChild.textContent : null;", direction, name)
+        "td[data-counter='${arguments[1]}']`); return cell ? cell.firstChild.textContent : null;",
+        direction,
+        name,
+    )
     return -1 if text is None else int(text)
 
 
@@ -167,11 +180,21 @@ def cli(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_the_topology_and_every_node_appear(lab, page: webdriver.Chrome, screens: Path) -> None:
-    titles = wait_for(page, "the drawing", lambda: page.execute_script(
-        "return [...document.querySelectorAll('#topology svg g.node title')].map(t => t.textContent)") or None)
+    titles = wait_for(
+        page,
+        "the drawing",
+        lambda: (
+            page.execute_script(
+                "return [...document.querySelectorAll('#topology svg g.node title')].map(t => t.textContent)"
+            )
+            or None
+        ),
+    )
     assert {f"node:{name}" for name in lab.lab.nodes} <= set(titles)
-    states = {row.get_attribute("data-node"): row.find_element(By.CSS_SELECTOR, ".state").text
-              for row in page.find_elements(By.CSS_SELECTOR, "#nodes tbody tr")}
+    states = {
+        row.get_attribute("data-node"): row.find_element(By.CSS_SELECTOR, ".state").text
+        for row in page.find_elements(By.CSS_SELECTOR, "#nodes tbody tr")
+    }
     assert states == {name: "running" for name in lab.lab.nodes}
     addresses = page.find_element(By.CSS_SELECTOR, "#nodes tbody tr[data-node='server']").text
     assert lab.address("server") in addresses
@@ -181,13 +204,17 @@ def test_the_topology_and_every_node_appear(lab, page: webdriver.Chrome, screens
 
 
 def test_the_counters_move_while_a_probe_sends_through_the_lossy_link(
-        lab, page: webdriver.Chrome, screens: Path) -> None:
+    lab, page: webdriver.Chrome, screens: Path
+) -> None:
     lab.link("wan").set(loss=20.0, seed=1)
     before = counter(page, "client->server", "seen")
     for request in range(4):
         udp_client(lab, 30100 + request)
-    shown = wait_for(page, "the counters move", lambda: counter(page, "client->server", "seen") >= before + 4 and
-                     counter(page, "client->server", "seen"))
+    shown = wait_for(
+        page,
+        "the counters move",
+        lambda: counter(page, "client->server", "seen") >= before + 4 and counter(page, "client->server", "seen"),
+    )
     daemon = lab.link("wan").show()["directions"]["client->server"]["counters"]["seen"]
     assert shown <= daemon
     page.save_screenshot(str(screens / "02-counters.png"))
@@ -213,13 +240,17 @@ def test_a_dropped_datagram_and_its_retry_appear_in_the_strip(lab, page: webdriv
 
     rows = wait_for(page, "the datagram, its retry and the answer", lambda: len(ours()) >= 3 and ours())
     assert [(r["dir"], r["fate"]) for r in rows] == [
-        ("client->server", "dropped"), ("client->server", "passed"), ("server->client", "passed")]
+        ("client->server", "dropped"),
+        ("client->server", "passed"),
+        ("server->client", "passed"),
+    ]
     assert rows[1]["note"] == "↻ after a drop" and rows[0]["note"] == rows[2]["note"] == ""
     page.save_screenshot(str(screens / "03-strip-drop-and-retry.png"))
 
 
 def test_a_loss_change_made_on_the_page_is_seen_by_link_show(
-        lab, view: View, page: webdriver.Chrome, screens: Path) -> None:
+    lab, view: View, page: webdriver.Chrome, screens: Path
+) -> None:
     lab.link("wan").set(loss=20.0)
     form = page.find_element(By.CSS_SELECTOR, ".link[data-link='wan'] form")
     Select(form.find_element(By.NAME, "direction")).select_by_value("forward")
@@ -247,7 +278,8 @@ def test_a_loss_change_made_on_the_page_is_seen_by_link_show(
 
 @pytest.mark.parametrize("field, value", [("loss", "lots"), ("delay", "soon"), ("seed", "-1")])
 def test_a_bad_value_shows_the_same_error_as_the_cli(
-        lab, page: webdriver.Chrome, screens: Path, field: str, value: str) -> None:
+    lab, page: webdriver.Chrome, screens: Path, field: str, value: str
+) -> None:
     form = page.find_element(By.CSS_SELECTOR, ".link[data-link='wan'] form")
     for name in ("loss", "delay", "duplicate", "seed"):
         form.find_element(By.NAME, name).clear()
@@ -262,7 +294,8 @@ def test_a_bad_value_shows_the_same_error_as_the_cli(
 
 
 def test_the_capture_button_downloads_a_pcap_of_the_nodes_traffic(
-        lab, page: webdriver.Chrome, downloads: Path, screens: Path) -> None:
+    lab, page: webdriver.Chrome, downloads: Path, screens: Path
+) -> None:
     lab.link("wan").set(loss=0.0)
     form = page.find_element(By.ID, "capture-form")
     Select(form.find_element(By.NAME, "node")).select_by_value("server")
@@ -281,8 +314,9 @@ def test_the_capture_button_downloads_a_pcap_of_the_nodes_traffic(
     packets = read_pcap(pcap)
     assert any(p.proto == "udp" and p.dport == 1234 and p.payload == b"captured" for p in packets), packets
     if shutil.which("tshark"):
-        opened = subprocess.run(["tshark", "-r", str(files[0]), "-Y", "udp.port == 1234"],
-                                capture_output=True, text=True, timeout=60)
+        opened = subprocess.run(
+            ["tshark", "-r", str(files[0]), "-Y", "udp.port == 1234"], capture_output=True, text=True, timeout=60
+        )
         assert opened.returncode == 0 and "1234" in opened.stdout, opened.stderr
 
 

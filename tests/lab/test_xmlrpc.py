@@ -36,7 +36,9 @@ def test_slides_results_introspection_multicall_and_faults(lab) -> None:
     result = lab.python("client", CALLS)
     lines = result.stdout.splitlines()
     assert result.exit_code == 0, result.output
-    assert lines[:4] == ["xyz", "15", "[0.0, 2.0]", "[-1.0]"], f"expected the slides' answers with quadratic(2, -4, 0) == [0.0, 2.0]; got {lines[:4]}"
+    assert lines[:4] == ["xyz", "15", "[0.0, 2.0]", "[-1.0]"], (
+        f"expected the slides' answers with quadratic(2, -4, 0) == [0.0, 2.0]; got {lines[:4]}"
+    )
     assert lines[4] == "['addtogether', 'quadratic']"
     assert lines[5] == "[3, [-1.0, 1.0]]"
     assert all(line.startswith("Fault") for line in lines[6:11]), f"bad arguments must give Faults, got {lines[6:11]}"

@@ -55,11 +55,15 @@ def table(run: MachineRun) -> str:
     """The table of one machine: step, result, seconds, detail; its versions and times above."""
     info = run.info
     packages = info.get("packages", {})
-    head = (f"{run.machine.name} ({run.machine.suite}): kernel {info.get('kernel')}, {info.get('python3')},"
-            f" docker.io {packages.get('docker.io')}, docker-compose {packages.get('docker-compose', '-')}")
-    times = (f"image: {'built in %.0f s' % run.build_seconds if run.build_seconds else 'cached'};"
-             f" boot to job: {'%.0f s' % run.boot_seconds if run.boot_seconds else '?'};"
-             f" guest total: {'%.0f s' % run.outcome.seconds if run.outcome else '?'}")
+    head = (
+        f"{run.machine.name} ({run.machine.suite}): kernel {info.get('kernel')}, {info.get('python3')},"
+        f" docker.io {packages.get('docker.io')}, docker-compose {packages.get('docker-compose', '-')}"
+    )
+    times = (
+        f"image: {'built in %.0f s' % run.build_seconds if run.build_seconds else 'cached'};"
+        f" boot to job: {'%.0f s' % run.boot_seconds if run.boot_seconds else '?'};"
+        f" guest total: {'%.0f s' % run.outcome.seconds if run.outcome else '?'}"
+    )
     rows = [("step", "result", "seconds", "detail")]
     rows += [(r.name, r.result, "-" if r.seconds is None else f"{r.seconds:.0f}", r.detail) for r in run.results]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]

@@ -96,23 +96,52 @@ def _kill(process: subprocess.Popen) -> None:
 
 def qemu_command(image: Image, run: Path, job: Job, smp: int) -> list[str]:
     command = [
-        "qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-smp", str(smp), "-m", MEMORY,
-        "-nodefaults", "-display", "none", "-no-reboot", "-name", f"socklab-{image.machine.name}",
-        "-kernel", str(image.kernel), "-initrd", str(image.initrd),
-        "-append", "root=/dev/vda rw console=ttyS0 net.ifnames=0 systemd.show_status=1",
-        "-drive", f"file={run / 'overlay.qcow2'},if=virtio,format=qcow2,discard=unmap",
-        "-nic", "user,model=virtio-net-pci",
-        "-device", "virtio-rng-pci",
-        "-virtfs", f"local,path={run / 'job'},mount_tag=job,security_model=none",
-        "-serial", f"file:{run / 'job' / 'console.log'}",
+        "qemu-system-x86_64",
+        "-accel",
+        "tcg",
+        "-cpu",
+        "max",
+        "-smp",
+        str(smp),
+        "-m",
+        MEMORY,
+        "-nodefaults",
+        "-display",
+        "none",
+        "-no-reboot",
+        "-name",
+        f"socklab-{image.machine.name}",
+        "-kernel",
+        str(image.kernel),
+        "-initrd",
+        str(image.initrd),
+        "-append",
+        "root=/dev/vda rw console=ttyS0 net.ifnames=0 systemd.show_status=1",
+        "-drive",
+        f"file={run / 'overlay.qcow2'},if=virtio,format=qcow2,discard=unmap",
+        "-nic",
+        "user,model=virtio-net-pci",
+        "-device",
+        "virtio-rng-pci",
+        "-virtfs",
+        f"local,path={run / 'job'},mount_tag=job,security_model=none",
+        "-serial",
+        f"file:{run / 'job' / 'console.log'}",
     ]
     if job.wheelhouse is not None:
         command += ["-virtfs", f"local,path={job.wheelhouse},mount_tag=wheels,security_model=none,readonly=on"]
     return command
 
 
-def boot(image: Image, job: Job, timeout: float, work: Path, log: Callable[[str], None],
-         smp: int = 2, watch: Optional[Callable[[Path], None]] = None) -> Outcome:
+def boot(
+    image: Image,
+    job: Job,
+    timeout: float,
+    work: Path,
+    log: Callable[[str], None],
+    smp: int = 2,
+    watch: Optional[Callable[[Path], None]] = None,
+) -> Outcome:
     """Run ``job`` in a fresh guest of ``image``; ``watch(job folder)`` is called every second meanwhile."""
     run = Path(tempfile.mkdtemp(prefix=f"run-{image.machine.name}-", dir=work))
     folder = run / "job"
@@ -124,16 +153,23 @@ def boot(image: Image, job: Job, timeout: float, work: Path, log: Callable[[str]
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(source, target)
         target.chmod(0o644)  # `docker save -o` makes 0600 files; the guest's student reads them
-    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", str(image.disk), "-F", "raw",
-                    str(run / "overlay.qcow2")], check=True)
+    subprocess.run(
+        ["qemu-img", "create", "-q", "-f", "qcow2", "-b", str(image.disk), "-F", "raw", str(run / "overlay.qcow2")],
+        check=True,
+    )
     with slot(log) as number:
         log(f"{image.machine.name}: booting (slot {number}, {smp} vCPU, software emulation)")
         started = time.monotonic()
         if STOPPING.is_set():
             raise Stopped()
         with open(run / "qemu.log", "w") as qemu_log:
-            process = subprocess.Popen(qemu_command(image, run, job, smp), stdin=subprocess.DEVNULL,
-                                       stdout=qemu_log, stderr=subprocess.STDOUT, start_new_session=True)
+            process = subprocess.Popen(
+                qemu_command(image, run, job, smp),
+                stdin=subprocess.DEVNULL,
+                stdout=qemu_log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         LIVE.add(process)
         timed_out = False
         try:

@@ -166,13 +166,22 @@ def build(machine: Machine, work: Path) -> None:
     if PIP_CONF.is_file():
         shutil.copy(PIP_CONF, rootfs / "etc/pip.conf")
     _chroot(rootfs, "update-ca-certificates")
-    _chroot(rootfs, "useradd", "--create-home", "--uid", str(UID), "--shell", "/bin/bash", "--groups", "docker,sudo",
-            USER)
+    _chroot(
+        rootfs, "useradd", "--create-home", "--uid", str(UID), "--shell", "/bin/bash", "--groups", "docker,sudo", USER
+    )
     _chroot(rootfs, "passwd", "--delete", "root")  # a root login on the serial console, for debugging
     _chroot(rootfs, "systemctl", "enable", "systemd-networkd", "systemd-networkd-wait-online", "socklab-job")
     # ifupdown's networking.service (priority important) waits a minute under emulation for what networkd does.
-    _chroot(rootfs, "systemctl", "mask", "networking.service", "apt-daily.timer", "apt-daily-upgrade.timer",
-            "man-db.timer", "e2scrub_all.timer")
+    _chroot(
+        rootfs,
+        "systemctl",
+        "mask",
+        "networking.service",
+        "apt-daily.timer",
+        "apt-daily-upgrade.timer",
+        "man-db.timer",
+        "e2scrub_all.timer",
+    )
     # What a first boot does once (ldconfig, the journal's catalog, a machine id): minutes under emulation, so now.
     _chroot(rootfs, "ldconfig")
     _chroot(rootfs, "journalctl", "--update-catalog")
@@ -208,8 +217,17 @@ def _mark_updated(rootfs: Path) -> None:
 
 def _shown(rootfs: Path) -> list[str]:
     """The packages whose versions the report names, among those installed."""
-    wanted = ("docker.io", "docker-cli", "docker-compose", "python3", "linux-image-amd64", "systemd", "apparmor",
-              "containerd", "runc")
+    wanted = (
+        "docker.io",
+        "docker-cli",
+        "docker-compose",
+        "python3",
+        "linux-image-amd64",
+        "systemd",
+        "apparmor",
+        "containerd",
+        "runc",
+    )
     installed = _chroot(rootfs, "dpkg-query", "-W", "-f", "${Package}\n").split()
     return [p for p in wanted if p in installed]
 

@@ -12,8 +12,23 @@ from dataclasses import dataclass
 # Everything a stock server install plus Debian's Docker brings. debootstrap skips
 # Recommends, so apparmor is named: without it dockerd refuses to start containers.
 COMMON = (
-    "linux-image-amd64", "systemd-sysv", "udev", "dbus", "kmod", "procps", "sudo", "git", "make",
-    "ca-certificates", "apparmor", "iproute2", "iptables", "docker.io", "python3", "less", "xz-utils",
+    "linux-image-amd64",
+    "systemd-sysv",
+    "udev",
+    "dbus",
+    "kmod",
+    "procps",
+    "sudo",
+    "git",
+    "make",
+    "ca-certificates",
+    "apparmor",
+    "iproute2",
+    "iptables",
+    "docker.io",
+    "python3",
+    "less",
+    "xz-utils",
 )
 
 

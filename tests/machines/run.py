@@ -30,18 +30,25 @@ def _terminate(signum: int, frame: object) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("machine", choices=sorted(MACHINES))
-    parser.add_argument("--checkout", type=Path, default=Path.cwd(),
-                        help="a git checkout: its committed HEAD is cloned")
+    parser.add_argument(
+        "--checkout", type=Path, default=Path.cwd(), help="a git checkout: its committed HEAD is cloned"
+    )
     parser.add_argument("--setup", action="store_true", help="run `make images` first (venv, then socklab images)")
-    parser.add_argument("--preload", action="append", default=[], metavar="IMAGE",
-                        help="a host image handed to the guest, as a pull would bring it (repeatable)")
-    parser.add_argument("--no-wheelhouse", action="store_true",
-                        help="install Python packages from PyPI, not host wheels")
+    parser.add_argument(
+        "--preload",
+        action="append",
+        default=[],
+        metavar="IMAGE",
+        help="a host image handed to the guest, as a pull would bring it (repeatable)",
+    )
+    parser.add_argument(
+        "--no-wheelhouse", action="store_true", help="install Python packages from PyPI, not host wheels"
+    )
     parser.add_argument("--timeout", type=int, default=3600, help="seconds for the command")
     parser.usage = "%(prog)s MACHINE [options] -- COMMAND..."
     argv = sys.argv[1:]
     cut = argv.index("--") if "--" in argv else len(argv)
-    args, words = parser.parse_args(argv[:cut]), argv[cut + 1:]
+    args, words = parser.parse_args(argv[:cut]), argv[cut + 1 :]
     if not words:
         parser.error("no command: put it after --")
     steps = []

@@ -83,7 +83,7 @@ def student_script(steps: list[Step], wheels: bool) -> str:
         "    rc=$?",
         "    end=$(date +%s.%N)",
         '    seconds=$(awk "BEGIN {print $end - $start}")',
-        "    printf '%s\\t%s\\t%s\\n' \"$1\" \"$rc\" \"$seconds\" >> " + OUT + "/steps.tsv",
+        '    printf \'%s\\t%s\\t%s\\n\' "$1" "$rc" "$seconds" >> ' + OUT + "/steps.tsv",
         "}",
         "cd ~",
     ]
@@ -159,8 +159,9 @@ def boot_seconds(out: Path) -> Optional[float]:
 def bundle(checkout: Path, into: Path) -> Path:
     """The checkout's committed HEAD as a git bundle: the guest clones it as any user."""
     path = into / "checkout.bundle"
-    subprocess.run(["git", "-C", str(checkout), "bundle", "create", "-q", str(path), "HEAD"], check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        ["git", "-C", str(checkout), "bundle", "create", "-q", str(path), "HEAD"], check=True, stdout=subprocess.DEVNULL
+    )
     return path
 
 
@@ -174,8 +175,13 @@ def save_images(names: tuple[str, ...], into: Path) -> dict[str, Path]:
     return files
 
 
-def try_machine(machine: Machine, steps: list[Step], options: Options, log: Callable[[str], None],
-                watch: Optional[Callable[[Path], None]] = None) -> MachineRun:
+def try_machine(
+    machine: Machine,
+    steps: list[Step],
+    options: Options,
+    log: Callable[[str], None],
+    watch: Optional[Callable[[Path], None]] = None,
+) -> MachineRun:
     """Build or reuse the image, boot it with the steps, judge what came back."""
     image, built = ensure_image(machine, log)
     steps = [CLONE, *(s for s in steps if not s.ci_only or options.preload)]

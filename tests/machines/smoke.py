@@ -68,9 +68,11 @@ def main() -> int:
     options = Options(args.checkout.resolve(), preload, not args.no_wheelhouse, smp=2 if parallel == 1 else 1)
     signal.signal(signal.SIGTERM, _terminate)
     started = time.monotonic()
-    say(f"machines: {', '.join(m.name for m in machines)}, {'side by side' if parallel > 1 else 'one at a time'};"
+    say(
+        f"machines: {', '.join(m.name for m in machines)}, {'side by side' if parallel > 1 else 'one at a time'};"
         f" base image {'from the host: ' + preload[0] if preload else 'built offline in each guest'};"
-        f" Python packages from {'PyPI' if args.no_wheelhouse else 'a host wheelhouse'}")
+        f" Python packages from {'PyPI' if args.no_wheelhouse else 'a host wheelhouse'}"
+    )
     pool = ThreadPoolExecutor(max_workers=parallel)
     futures = [pool.submit(_try, m, options) for m in machines]
     try:
@@ -84,8 +86,11 @@ def main() -> int:
     for run in runs:
         print(table(run) + "\n", flush=True)
     failed = [run.machine.name for run in runs if not run.ok]
-    print(f"machines: {len(runs) - len(failed)}/{len(runs)} passed in {time.monotonic() - started:.0f} s"
-          + (f"; failed: {', '.join(failed)}" if failed else ""), flush=True)
+    print(
+        f"machines: {len(runs) - len(failed)}/{len(runs)} passed in {time.monotonic() - started:.0f} s"
+        + (f"; failed: {', '.join(failed)}" if failed else ""),
+        flush=True,
+    )
     return 1 if failed else 0
 
 

@@ -36,7 +36,24 @@ def ensure_wheelhouse(checkout: Path, python: str, log=print) -> Path:
     log(f"machines: downloading wheels for Python {python} into {folder}")
     folder.mkdir(parents=True, exist_ok=True)
     platforms = [arg for p in PLATFORMS for arg in ("--platform", p)]
-    subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--dest", str(folder), "--only-binary=:all:",
-                    "--implementation", "cp", "--python-version", python, *platforms, *wanted], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "-q",
+            "--dest",
+            str(folder),
+            "--only-binary=:all:",
+            "--implementation",
+            "cp",
+            "--python-version",
+            python,
+            *platforms,
+            *wanted,
+        ],
+        check=True,
+    )
     (folder / ".complete").touch()
     return folder

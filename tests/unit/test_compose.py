@@ -17,7 +17,9 @@ LABS = sorted(labs_dir().glob("*.yaml"))
 @pytest.mark.parametrize("path", LABS, ids=lambda p: p.stem)
 def test_compose_file_is_not_stale(path: Path) -> None:
     target = compose_dir() / f"{path.stem}.yml"
-    assert target.is_file(), f"compose/{path.stem}.yml is missing: run socklab compose {path.stem} > compose/{path.stem}.yml"
+    assert target.is_file(), (
+        f"compose/{path.stem}.yml is missing: run socklab compose {path.stem} > compose/{path.stem}.yml"
+    )
     assert target.read_text(encoding="utf-8") == compose_file(load_lab(path)), (
         f"compose/{path.stem}.yml is stale: run socklab compose {path.stem} > compose/{path.stem}.yml"
         " (or python3 -m socklab.compose for every lab)"
@@ -97,7 +99,13 @@ def test_broadcast_routes_and_router() -> None:
     assert routes["restart"] == "no"
     assert routes["depends_on"] == ["client"]
     # '$$' is Compose's escape: the container's shell sees '$route'.
-    assert routes["command"] == ["sh", "-ec", "for route; do ip route replace $$route; done", "routes", "10.77.7.0/24 via 10.77.6.254"]
+    assert routes["command"] == [
+        "sh",
+        "-ec",
+        "for route; do ip route replace $$route; done",
+        "routes",
+        "10.77.7.0/24 via 10.77.6.254",
+    ]
     assert "router-routes" not in doc["services"]
     assert doc["networks"]["segment-a"]["internal"] is False
 
@@ -137,10 +145,15 @@ def test_unfixed_peer_and_network_links_are_explained(tmp_path: Path) -> None:
     text = compose_file(parse_lab(CORNERS, path))
     doc = yaml.safe_load(text)
     assert "# to-client: client has no fixed address on front" in text
-    assert json.loads(doc["services"]["to-client-link"]["environment"]["SOCKLAB_LINK"])["match"] == {"peer4": "client", "peer6": None}
+    assert json.loads(doc["services"]["to-client-link"]["environment"]["SOCKLAB_LINK"])["match"] == {
+        "peer4": "client",
+        "peer6": None,
+    }
     assert "# to-back: Compose picks the interface names of gw" in text
-    assert json.loads(doc["services"]["to-back-link"]["environment"]["SOCKLAB_LINK"])["match"] == {"peer4": "10.99.2.0/24", "peer6": None}
+    assert json.loads(doc["services"]["to-back-link"]["environment"]["SOCKLAB_LINK"])["match"] == {
+        "peer4": "10.99.2.0/24",
+        "peer6": None,
+    }
     assert doc["services"]["to-back-link"]["depends_on"] == ["gw"]
     assert doc["services"]["client"]["environment"]["PRICE"] == "costs $$5"
     assert doc["services"]["gw"]["sysctls"]["net.ipv4.ip_forward"] == "1"
-

@@ -65,13 +65,19 @@ def test_every_cell_points_at_something_that_exists(row: dict[str, str]) -> None
         elif column == "lab and sheet section":
             path, _, anchor = target.partition("#")
             assert (ROOT / path).is_file(), f"{row['concept']}: no {path}"
-            assert not anchor or anchor in _anchors(ROOT / path), f"{row['concept']}: {path} has no section #{anchor} (it has {sorted(_anchors(ROOT / path))})"
+            assert not anchor or anchor in _anchors(ROOT / path), (
+                f"{row['concept']}: {path} has no section #{anchor} (it has {sorted(_anchors(ROOT / path))})"
+            )
         elif column == "test":
             path, _, name = target.partition("::")
             assert (ROOT / path).is_file(), f"{row['concept']}: no {path}"
-            assert re.search(rf"^def {re.escape(name)}\(", (ROOT / path).read_text(encoding="utf-8"), re.MULTILINE), f"{row['concept']}: {path} has no {name}"
+            assert re.search(rf"^def {re.escape(name)}\(", (ROOT / path).read_text(encoding="utf-8"), re.MULTILINE), (
+                f"{row['concept']}: {path} has no {name}"
+            )
         elif column == "assignment":
-            assert (ROOT / "labs" / "assignments" / f"{target}.yaml").is_file(), f"{row['concept']}: no assignment {target}"
+            assert (ROOT / "labs" / "assignments" / f"{target}.yaml").is_file(), (
+                f"{row['concept']}: no assignment {target}"
+            )
 
 
 def test_every_assignment_is_in_the_table() -> None:

@@ -25,16 +25,47 @@ from socklab.labfile import labs_dir, load_lab
 SEED = 15
 CASES = 400
 CONTROL = ["\x00", "\x01", "\x07", "\x08", "\x0b", "\x0c", "\x1b", "\x7f", "\x85", "\ufffe", "\ud800"]
-SWAPS = ["[1, 2]", "{a: 1}", "42", "-1", "0", "3.5", "true", "~", "''", "99999999999999999999999", "x" * 200, "[]", "{}", "'10%'", "-",
-         "2020-13-45", "!!int x", "!!binary '@'", "*nowhere", "&a [*a]", "!!python/object:os.system x", ".nan", "0x1F", "1e400"]
-LOADERS: dict[str, Callable[[Path], object]] = {"lab": load_lab, "assignment": load_assignment, "experiment": load_experiment}
+SWAPS = [
+    "[1, 2]",
+    "{a: 1}",
+    "42",
+    "-1",
+    "0",
+    "3.5",
+    "true",
+    "~",
+    "''",
+    "99999999999999999999999",
+    "x" * 200,
+    "[]",
+    "{}",
+    "'10%'",
+    "-",
+    "2020-13-45",
+    "!!int x",
+    "!!binary '@'",
+    "*nowhere",
+    "&a [*a]",
+    "!!python/object:os.system x",
+    ".nan",
+    "0x1F",
+    "1e400",
+]
+LOADERS: dict[str, Callable[[Path], object]] = {
+    "lab": load_lab,
+    "assignment": load_assignment,
+    "experiment": load_experiment,
+}
 LOCATED = re.compile(r"^\S+\.ya?ml:\d+: \S")
 
 
 def shipped(root: Path) -> list[tuple[str, Path]]:
     files = [("lab", p) for p in sorted(root.glob("*.yaml"))]
     files += [("assignment", p) for p in sorted((root / "assignments").glob("*.yaml"))]
-    files += [("experiment" if not p.name.endswith(".lab.yaml") else "lab", p) for p in sorted((root / "experiments").glob("*.yaml"))]
+    files += [
+        ("experiment" if not p.name.endswith(".lab.yaml") else "lab", p)
+        for p in sorted((root / "experiments").glob("*.yaml"))
+    ]
     return files
 
 
@@ -44,10 +75,10 @@ def mutate(data: bytes, rng: random.Random) -> tuple[str, bytes]:
     kind = rng.choice(["flip", "delete", "control", "duplicate", "truncate", "swap", "swap-inner", "drop-line"])
     at = rng.randrange(len(data))
     if kind == "flip":
-        return f"byte {at} flipped", data[:at] + bytes([data[at] ^ (1 << rng.randrange(8))]) + data[at + 1:]
+        return f"byte {at} flipped", data[:at] + bytes([data[at] ^ (1 << rng.randrange(8))]) + data[at + 1 :]
     if kind == "delete":
         size = rng.randint(1, 20)
-        return f"bytes {at}..{at + size} deleted", data[:at] + data[at + size:]
+        return f"bytes {at}..{at + size} deleted", data[:at] + data[at + size :]
     if kind == "control":
         char = rng.choice(CONTROL)
         return f"{char!r} inserted at {at}", data[:at] + char.encode("utf-8", "surrogatepass") + data[at:]
@@ -55,18 +86,22 @@ def mutate(data: bytes, rng: random.Random) -> tuple[str, bytes]:
     if kind == "duplicate":
         return f"line {line + 1} duplicated", b"".join(lines[: line + 1] + lines[line:])
     if kind == "drop-line":
-        return f"line {line + 1} deleted", b"".join(lines[:line] + lines[line + 1:])
+        return f"line {line + 1} deleted", b"".join(lines[:line] + lines[line + 1 :])
     if kind == "truncate":
         return f"truncated after line {line}", b"".join(lines[:line])
     inner = list(re.finditer(rb"[{,] *[\w-]+: ([^,{}\[\]\n]+)", data))
     if kind == "swap-inner" and inner:  # a value inside a {flow: mapping}
         match, swap = rng.choice(inner), rng.choice(SWAPS)
-        return f"inline value at {match.start(1)} swapped for {swap[:20]!r}", data[: match.start(1)] + swap.encode() + data[match.end(1):]
+        return f"inline value at {match.start(1)} swapped for {swap[:20]!r}", data[
+            : match.start(1)
+        ] + swap.encode() + data[match.end(1) :]
     valued = [i for i, text in enumerate(lines) if re.match(rb"^\s*(- )?[\w-]+: \S", text)]
     line = rng.choice(valued)
     swap = rng.choice(SWAPS)
-    swapped = re.sub(rb"^(\s*(?:- )?[\w-]+: ).*", lambda m: m.group(1) + swap.encode(), lines[line].rstrip(b"\n")) + b"\n"
-    return f"line {line + 1} value swapped for {swap[:20]!r}", b"".join(lines[:line] + [swapped] + lines[line + 1:])
+    swapped = (
+        re.sub(rb"^(\s*(?:- )?[\w-]+: ).*", lambda m: m.group(1) + swap.encode(), lines[line].rstrip(b"\n")) + b"\n"
+    )
+    return f"line {line + 1} value swapped for {swap[:20]!r}", b"".join(lines[:line] + [swapped] + lines[line + 1 :])
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,10 @@ from socklab.graph import diagrams_dir, digest, dot_source, render
 from socklab.labfile import labs_dir, load_lab
 
 LABS = sorted(labs_dir().glob("*.yaml"))
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz dot is an optional host tool and is not installed (the container fallback is tested in tests/lab)")
+needs_dot = pytest.mark.skipif(
+    shutil.which("dot") is None,
+    reason="Graphviz dot is an optional host tool and is not installed (the container fallback is tested in tests/lab)",
+)
 
 
 @pytest.mark.parametrize("path", LABS, ids=lambda p: p.stem)
@@ -80,7 +83,9 @@ def test_shipped_diagram_is_not_stale(path: Path) -> None:
     svg = diagrams_dir() / f"{path.stem}.svg"
     hint = f"run socklab graph {path.stem} -o labs/diagrams/{path.stem}.svg (or python3 -m socklab.graph for every lab)"
     assert svg.is_file(), f"labs/diagrams/{path.stem}.svg is missing: {hint}"
-    assert digest(dot_source(load_lab(path))) in svg.read_text(encoding="utf-8"), f"labs/diagrams/{path.stem}.svg is stale: {hint}"
+    assert digest(dot_source(load_lab(path))) in svg.read_text(encoding="utf-8"), (
+        f"labs/diagrams/{path.stem}.svg is stale: {hint}"
+    )
 
 
 def test_no_orphan_diagram() -> None:

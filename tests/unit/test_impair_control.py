@@ -15,27 +15,38 @@ from impair.rules import Match, chain_name
 
 
 def test_a_full_config_is_read() -> None:
-    config = LinkConfig.from_json(json.dumps({
-        "name": "wan", "seed": 1, "match": {"peer4": "10.1.0.3", "peer6": None},
-        "out": {"loss": 30}, "in": {"delay_ms": 50}, "control": "/run/x.sock",
-    }))
+    config = LinkConfig.from_json(
+        json.dumps(
+            {
+                "name": "wan",
+                "seed": 1,
+                "match": {"peer4": "10.1.0.3", "peer6": None},
+                "out": {"loss": 30},
+                "in": {"delay_ms": 50},
+                "control": "/run/x.sock",
+            }
+        )
+    )
     assert config.match == Match(peer4="10.1.0.3")
     assert (config.impairments["out"].loss, config.impairments["in"].delay_ms) == (30.0, 50.0)
     assert (config.seed, config.control, config.queues) == (1, "/run/x.sock", {"out": 0, "in": 1})
 
 
-@pytest.mark.parametrize("config, message", [
-    ({"match": {"iface": "eth1"}}, "name must be"),
-    ({"name": "a b", "match": {"iface": "eth1"}}, "name must be"),
-    ({"name": "wan"}, "match is required"),
-    ({"name": "wan", "match": {"iface": "eth1", "peer4": "10.1.0.3"}}, "not both"),
-    ({"name": "wan", "match": {}}, "either peer4/peer6"),
-    ({"name": "wan", "match": {"host": "x"}}, "match must be"),
-    ({"name": "wan", "match": {"iface": "eth1"}, "out": {"loss": 300}}, "out: loss must be a percentage"),
-    ({"name": "wan", "match": {"iface": "eth1"}, "seed": -1}, "seed must be"),
-    ({"name": "wan", "match": {"iface": "eth1"}, "queues": {"out": 1, "in": 1}}, "queues must be"),
-    ({"name": "wan", "match": {"iface": "eth1"}, "colour": "red"}, "unknown config key 'colour'"),
-])
+@pytest.mark.parametrize(
+    "config, message",
+    [
+        ({"match": {"iface": "eth1"}}, "name must be"),
+        ({"name": "a b", "match": {"iface": "eth1"}}, "name must be"),
+        ({"name": "wan"}, "match is required"),
+        ({"name": "wan", "match": {"iface": "eth1", "peer4": "10.1.0.3"}}, "not both"),
+        ({"name": "wan", "match": {}}, "either peer4/peer6"),
+        ({"name": "wan", "match": {"host": "x"}}, "match must be"),
+        ({"name": "wan", "match": {"iface": "eth1"}, "out": {"loss": 300}}, "out: loss must be a percentage"),
+        ({"name": "wan", "match": {"iface": "eth1"}, "seed": -1}, "seed must be"),
+        ({"name": "wan", "match": {"iface": "eth1"}, "queues": {"out": 1, "in": 1}}, "queues must be"),
+        ({"name": "wan", "match": {"iface": "eth1"}, "colour": "red"}, "unknown config key 'colour'"),
+    ],
+)
 def test_config_errors_say_what_is_wrong(config: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         LinkConfig.from_dict(config)
@@ -55,7 +66,9 @@ def test_chain_names_fit_iptables() -> None:
 def test_match_selectors_per_direction_and_family() -> None:
     assert Match(peer4="10.1.0.3").selectors("out") == [("iptables", ["-d", "10.1.0.3"])]
     assert Match(peer4="10.1.0.3", peer6="fd00::3").selectors("in") == [
-        ("iptables", ["-s", "10.1.0.3"]), ("ip6tables", ["-s", "fd00::3"])]
+        ("iptables", ["-s", "10.1.0.3"]),
+        ("ip6tables", ["-s", "fd00::3"]),
+    ]
     assert Match(iface="eth1").selectors("in") == [("iptables", ["-i", "eth1"]), ("ip6tables", ["-i", "eth1"])]
 
 

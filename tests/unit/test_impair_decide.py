@@ -49,8 +49,11 @@ def test_directions_are_separate_streams() -> None:
     assert decisions(LOSSY, 7, flows, "out") != decisions(LOSSY, 7, flows, "in")
 
 
-@pytest.mark.parametrize("imp", [LOSSY, Impairment(loss_model="gilbert-elliott", ge_p=5, ge_r=30, ge_k=1)],
-                         ids=["bernoulli", "gilbert-elliott"])
+@pytest.mark.parametrize(
+    "imp",
+    [LOSSY, Impairment(loss_model="gilbert-elliott", ge_p=5, ge_r=30, ge_k=1)],
+    ids=["bernoulli", "gilbert-elliott"],
+)
 def test_other_flows_in_between_change_nothing(imp: Impairment) -> None:
     alone = decisions(imp, 3, [FLOW_A] * 2000)
     mixed = decisions(imp, 3, [flow for _ in range(2000) for flow in (FLOW_B, FLOW_A, FLOW_ICMP)])
@@ -161,10 +164,21 @@ def test_token_bucket_drops_beyond_its_limit_then_recovers() -> None:
     assert bucket.departure(0.015, 1250) == pytest.approx(0.04)
 
 
-@pytest.mark.parametrize("text, bits", [
-    ("1mbit", 1e6), ("500kbit", 5e5), ("10mbps", 8e7), ("1.5gbit", 1.5e9), ("100bit", 100), ("100", 100),
-    ("2Mbit", 2e6), ("1kibit", 1024), ("1kbps", 8000), ("64 kbit", 64e3),
-])
+@pytest.mark.parametrize(
+    "text, bits",
+    [
+        ("1mbit", 1e6),
+        ("500kbit", 5e5),
+        ("10mbps", 8e7),
+        ("1.5gbit", 1.5e9),
+        ("100bit", 100),
+        ("100", 100),
+        ("2Mbit", 2e6),
+        ("1kibit", 1024),
+        ("1kbps", 8000),
+        ("64 kbit", 64e3),
+    ],
+)
 def test_rates_are_read_as_tc_reads_them(text: str, bits: float) -> None:
     assert parse_rate(text) == pytest.approx(bits)
 
@@ -175,22 +189,25 @@ def test_bad_rates_are_refused(text: str) -> None:
         parse_rate(text)
 
 
-@pytest.mark.parametrize("params, message", [
-    ({"los": 1}, "unknown impairment parameter 'los'"),
-    ({"loss": 101}, "loss must be a percentage in 0..100"),
-    ({"duplicate": -1}, "duplicate must be a percentage"),
-    ({"delay_ms": -5}, "delay_ms must not be negative"),
-    ({"loss": "10%"}, "loss must be a number"),
-    ({"loss": True}, "loss must be a number"),
-    ({"jitter_ms": float("nan")}, "jitter_ms must be a number"),
-    ({"rate": "fast"}, "rate 'fast' is not a rate"),
-    ({"rate": 1000}, "rate must be a string"),
-    ({"limit": 0}, "limit must be a whole number"),
-    ({"loss_model": "markov"}, "loss_model must be one of bernoulli, gilbert-elliott"),
-    ({"jitter_dist": "pareto"}, "jitter_dist must be one of uniform, normal"),
-    ({"loss_model": "gilbert-elliott", "loss": 5}, "gilbert-elliott uses ge_p"),
-    ([1, 2], "impairment must be an object"),
-])
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"los": 1}, "unknown impairment parameter 'los'"),
+        ({"loss": 101}, "loss must be a percentage in 0..100"),
+        ({"duplicate": -1}, "duplicate must be a percentage"),
+        ({"delay_ms": -5}, "delay_ms must not be negative"),
+        ({"loss": "10%"}, "loss must be a number"),
+        ({"loss": True}, "loss must be a number"),
+        ({"jitter_ms": float("nan")}, "jitter_ms must be a number"),
+        ({"rate": "fast"}, "rate 'fast' is not a rate"),
+        ({"rate": 1000}, "rate must be a string"),
+        ({"limit": 0}, "limit must be a whole number"),
+        ({"loss_model": "markov"}, "loss_model must be one of bernoulli, gilbert-elliott"),
+        ({"jitter_dist": "pareto"}, "jitter_dist must be one of uniform, normal"),
+        ({"loss_model": "gilbert-elliott", "loss": 5}, "gilbert-elliott uses ge_p"),
+        ([1, 2], "impairment must be an object"),
+    ],
+)
 def test_parameter_errors_say_what_is_wrong(params: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         Impairment.from_dict(params)

@@ -39,8 +39,7 @@ def _netns_unavailable() -> Optional[str]:
     return None
 
 
-pytestmark = [pytest.mark.skipif(_netns_unavailable() is not None, reason=_netns_unavailable() or ""),
-              pytest.mark.slow]
+pytestmark = [pytest.mark.skipif(_netns_unavailable() is not None, reason=_netns_unavailable() or ""), pytest.mark.slow]
 
 
 @dataclass(frozen=True)
@@ -83,16 +82,35 @@ class Daemon:
         self.config = {"control": self.control, **config}
         with open(self.output, "w") as output:
             self.proc = subprocess.Popen(
-                ["ip", "netns", "exec", pair.a, sys.executable, "-m", "impair.daemon", "--config",
-                 json.dumps(self.config)], cwd=SERVICES, stdout=output, stderr=subprocess.STDOUT, text=True)
+                [
+                    "ip",
+                    "netns",
+                    "exec",
+                    pair.a,
+                    sys.executable,
+                    "-m",
+                    "impair.daemon",
+                    "--config",
+                    json.dumps(self.config),
+                ],
+                cwd=SERVICES,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
         deadline = time.monotonic() + 10
         while "ready link/" not in self.output.read_text():
             assert self.proc.poll() is None and time.monotonic() < deadline, self.output.read_text()
             time.sleep(0.02)
 
     def ctl(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "impair.ctl", "--socket", self.control, *args],
-                              cwd=SERVICES, capture_output=True, text=True, timeout=10)
+        return subprocess.run(
+            [sys.executable, "-m", "impair.ctl", "--socket", self.control, *args],
+            cwd=SERVICES,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
 
     def show(self) -> dict:
         done = self.ctl("show")
@@ -121,8 +139,9 @@ def daemon(pair: Pair, tmp_path: Path, **config: object) -> Iterator[Daemon]:
 
 def start_traffic(ns: str, *args: object) -> subprocess.Popen:
     """Start impair_netns.py in a namespace; its output is read from the pipe."""
-    return subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, str(TRAFFIC), *map(str, args)],
-                            stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        ["ip", "netns", "exec", ns, sys.executable, str(TRAFFIC), *map(str, args)], stdout=subprocess.PIPE, text=True
+    )
 
 
 def traffic(ns: str, *args: object) -> str:
@@ -173,7 +192,6 @@ def test_loss_is_binomial_and_the_same_seed_loses_the_same_packets(pair: Pair, t
     assert lost[0] == {i for i in range(n) if streams.next(Impairment(loss=30), flow).drop}
 
 
-
 def test_the_event_ring_names_each_packet_and_its_fate(pair: Pair, tmp_path: Path) -> None:
     n, sport, port = 40, 40010, 5010
     with daemon(pair, tmp_path, seed=3, out={"loss": 30, "delay_ms": 20}) as link:
@@ -187,6 +205,7 @@ def test_the_event_ring_names_each_packet_and_its_fate(pair: Pair, tmp_path: Pat
     assert all(e["fate"] == "delayed" and 19 <= e["delay_ms"] <= 21 for e in ours if e["fate"] != "dropped")
     assert all((e["dir"], e["src"], e["dst"]) == ("out", A4, B4) for e in ours)
     assert [e["time"] for e in ours] == sorted(e["time"] for e in ours)
+
 
 def _median_rtt(pair: Pair, count: int = 30) -> float:
     return statistics.median(json.loads(traffic(pair.a, "ping", B4, 7, count)))
@@ -266,8 +285,10 @@ def test_control_changes_parameters_while_traffic_flows(pair: Pair, tmp_path: Pa
 
 
 def _chains(ns: str) -> str:
-    return "".join(subprocess.run(["ip", "netns", "exec", ns, tool, "-S"], capture_output=True, text=True).stdout
-                   for tool in ("iptables", "ip6tables"))
+    return "".join(
+        subprocess.run(["ip", "netns", "exec", ns, tool, "-S"], capture_output=True, text=True).stdout
+        for tool in ("iptables", "ip6tables")
+    )
 
 
 def test_a_killed_daemon_stops_the_link_and_ctl_says_so(pair: Pair, tmp_path: Path) -> None:
@@ -291,6 +312,8 @@ def test_throughput_of_small_datagrams(pair: Pair, tmp_path: Path, capsys: pytes
         received = len(receiver.seqs())
         counters = link.show()["out"]["counters"]
     with capsys.disabled():
-        print(f"\nimpair daemon throughput: {received / seconds:,.0f} datagrams/s of 32 bytes "
-              f"({sent} sent, {received} received, {counters['dropped']} dropped by the daemon)")
+        print(
+            f"\nimpair daemon throughput: {received / seconds:,.0f} datagrams/s of 32 bytes "
+            f"({sent} sent, {received} received, {counters['dropped']} dropped by the daemon)"
+        )
     assert counters["dropped"] == counters["queue_overflows"] == counters["kernel_dropped"] == 0

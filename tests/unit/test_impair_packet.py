@@ -11,14 +11,35 @@ from impair.packet import flip_bit, parse
 
 
 def ipv4(proto: int, body: bytes, src: str = "10.213.0.1", dst: str = "10.213.0.2", fragment: int = 0) -> bytes:
-    header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(body), 1, fragment, 64, proto, 0,
-                         socket.inet_aton(src), socket.inet_aton(dst))
+    header = struct.pack(
+        "!BBHHHBBH4s4s",
+        0x45,
+        0,
+        20 + len(body),
+        1,
+        fragment,
+        64,
+        proto,
+        0,
+        socket.inet_aton(src),
+        socket.inet_aton(dst),
+    )
     return header + body
 
 
 def ipv6(next_header: int, body: bytes, src: str = "fd00:213::1", dst: str = "fd00:213::2") -> bytes:
-    return struct.pack("!IHBB16s16s", 6 << 28, len(body), next_header, 64,
-                       socket.inet_pton(socket.AF_INET6, src), socket.inet_pton(socket.AF_INET6, dst)) + body
+    return (
+        struct.pack(
+            "!IHBB16s16s",
+            6 << 28,
+            len(body),
+            next_header,
+            64,
+            socket.inet_pton(socket.AF_INET6, src),
+            socket.inet_pton(socket.AF_INET6, dst),
+        )
+        + body
+    )
 
 
 def udp(sport: int, dport: int, data: bytes) -> bytes:

@@ -38,9 +38,12 @@ links:
 # (lab-file key, value as written, the daemon's fields with their meaning, what netem is told)
 CASES = [
     ("loss", "12.5%", {"loss": 12.5, "loss_model": "bernoulli"}, ["loss", "random", "12.5%"]),
-    ("loss", "{model: gilbert-elliott, p: 2%, r: 30%, h: 90%, k: 1%}",
-     {"loss_model": "gilbert-elliott", "ge_p": 2.0, "ge_r": 30.0, "ge_h": 90.0, "ge_k": 1.0, "loss": 0.0},
-     ["loss", "gemodel", "2%", "30%", "90%", "1%"]),
+    (
+        "loss",
+        "{model: gilbert-elliott, p: 2%, r: 30%, h: 90%, k: 1%}",
+        {"loss_model": "gilbert-elliott", "ge_p": 2.0, "ge_r": 30.0, "ge_h": 90.0, "ge_k": 1.0, "loss": 0.0},
+        ["loss", "gemodel", "2%", "30%", "90%", "1%"],
+    ),
     ("delay", "0.05s", {"delay_ms": 50.0}, ["delay", "50ms"]),
     ("jitter", "500us", {"jitter_ms": 0.5, "jitter_dist": "uniform"}, ["delay", "0ms", "0.5ms"]),
     ("duplicate", "3", {"duplicate": 3.0}, ["duplicate", "3%"]),
@@ -62,8 +65,9 @@ def test_every_lab_file_key_has_a_contract_case() -> None:
 
 
 @pytest.mark.parametrize("key, value, fields, tc", [c for c in CASES if c[2] is not None], ids=lambda v: str(v)[:20])
-def test_a_lab_file_value_reaches_the_daemon_and_netem_with_its_meaning(key: str, value: str, fields: dict,
-                                                                          tc: list) -> None:
+def test_a_lab_file_value_reaches_the_daemon_and_netem_with_its_meaning(
+    key: str, value: str, fields: dict, tc: list
+) -> None:
     link, config = _through_the_daemon(LAB.format(key=key, value=value))
     daemon = config.impairments["out"]
     assert daemon == link.forward, "the daemon runs with exactly the model's parameters"
@@ -71,7 +75,7 @@ def test_a_lab_file_value_reaches_the_daemon_and_netem_with_its_meaning(key: str
     assert config.seed == 7
     assert {name: getattr(daemon, name) for name in fields} == fields
     args = netem.netem_args(link.forward)
-    assert any(args[i:i + len(tc)] == tc for i in range(len(args))), args
+    assert any(args[i : i + len(tc)] == tc for i in range(len(args))), args
 
 
 def test_reorder_needs_a_delay_on_both_backends_and_keeps_its_meaning() -> None:
@@ -86,10 +90,18 @@ def test_a_rate_means_the_same_bits_per_second_everywhere() -> None:
     assert netem.netem_args(link.forward)[-1] == f"{config.impairments['out'].rate_bps:.0f}bit"
 
 
-@pytest.mark.parametrize("values", [
-    {"loss": "30%"}, {"delay": "50ms", "jitter": "10ms"}, {"duplicate": "5%"}, {"corrupt": "1"},
-    {"rate": "500kbit"}, {"delay": "20ms", "reorder": "10%"}, {"rate": "none"},
-])
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"loss": "30%"},
+        {"delay": "50ms", "jitter": "10ms"},
+        {"duplicate": "5%"},
+        {"corrupt": "1"},
+        {"rate": "500kbit"},
+        {"delay": "20ms", "reorder": "10%"},
+        {"rate": "none"},
+    ],
+)
 def test_link_set_values_reach_the_daemon_as_the_same_fields(values: dict) -> None:
     changes = impairment_changes(values)
     request = json.loads(json.dumps({"out": changes}))  # what LinkControl.set sends through impair.ctl

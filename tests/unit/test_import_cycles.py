@@ -33,7 +33,11 @@ def imported(name: str, path: Path, known: dict[str, Path]) -> set[str]:
         if isinstance(node, ast.Import):
             targets += [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
-            base = ".".join(here[: len(here) - node.level + 1] + [node.module or ""]).strip(".") if node.level else node.module or ""
+            base = (
+                ".".join(here[: len(here) - node.level + 1] + [node.module or ""]).strip(".")
+                if node.level
+                else node.module or ""
+            )
             # "from . import x" may name a module x or a name in the package
             targets += [f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base for alias in node.names]
     result = set()
@@ -92,5 +96,7 @@ def test_a_cycle_through_a_function_level_import_is_found(tmp_path: Path) -> Non
     (package / "sub" / "links.py").write_text("def start():\n    from .. import lab\n    return lab\n")
     (package / "alone.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pkg import lab\n")
     assert cycles(package) == [["pkg.lab", "pkg.sub.links"]]
-    (package / "lab.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pkg.sub import links\n")
+    (package / "lab.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pkg.sub import links\n"
+    )
     assert cycles(package) == [["pkg.lab", "pkg.sub.links"]], "a TYPE_CHECKING import counts too"

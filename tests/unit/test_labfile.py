@@ -65,13 +65,39 @@ def test_good_lab_parses_with_per_direction_impairment() -> None:
         (GOOD.replace("service: udp-server", "service: ftp"), 6, "unknown service 'ftp'"),
         (GOOD.replace("delay: 50ms", "delay: soon"), 16, "not a duration"),
         (GOOD.replace("address: 10.10.1.10", "address: 10.10.1.1"), 8, "reserved"),
-        (GOOD.replace("    loss: 10%\n", "    backend: netem\n    seed: 3\n    loss: 10%\n"), 15, "backend netem cannot replay a seed"),
-        (GOOD.replace("    loss: 10%\n", "    seed: -1\n    loss: 10%\n"), 15, "seed must be a whole number in 0..2**64-1"),
-        (GOOD.replace("    delay: 50ms\n", "    reorder: 10%\n"), 15, "reorder sends some packets ahead of the delayed ones"),
+        (
+            GOOD.replace("    loss: 10%\n", "    backend: netem\n    seed: 3\n    loss: 10%\n"),
+            15,
+            "backend netem cannot replay a seed",
+        ),
+        (
+            GOOD.replace("    loss: 10%\n", "    seed: -1\n    loss: 10%\n"),
+            15,
+            "seed must be a whole number in 0..2**64-1",
+        ),
+        (
+            GOOD.replace("    delay: 50ms\n", "    reorder: 10%\n"),
+            15,
+            "reorder sends some packets ahead of the delayed ones",
+        ),
         (GOOD.replace("    loss: 10%\n", "    loss: {model: gilbert-elliott, q: 1%}\n"), 15, "unknown key 'q'"),
     ],
-    ids=["bad-yaml", "unknown-key", "undeclared-network", "address-outside", "duplicate-name", "bad-percent", "bad-link-end",
-         "unknown-service", "bad-duration", "gateway-address", "netem-with-seed", "bad-seed", "reorder-without-delay", "bad-ge-key"],
+    ids=[
+        "bad-yaml",
+        "unknown-key",
+        "undeclared-network",
+        "address-outside",
+        "duplicate-name",
+        "bad-percent",
+        "bad-link-end",
+        "unknown-service",
+        "bad-duration",
+        "gateway-address",
+        "netem-with-seed",
+        "bad-seed",
+        "reorder-without-delay",
+        "bad-ge-key",
+    ],
 )
 def test_errors_name_the_line(text: str, line: int, words: str) -> None:
     error = error_of(text)
@@ -97,7 +123,11 @@ def test_cli_validate_bad_file_is_one_line_exit_2(tmp_path: Path) -> None:
 
 
 def test_cli_unknown_lab_and_bad_option_exit_2() -> None:
-    done = subprocess.run([sys.executable, "-m", "socklab.cli", "validate", "no-such-lab"], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "socklab.cli", "validate", "no-such-lab"], capture_output=True, text=True
+    )
     assert done.returncode == 2 and "unknown lab 'no-such-lab'" in done.stderr
-    done = subprocess.run([sys.executable, "-m", "socklab.cli", "up", "udp-echo", "--colour"], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "socklab.cli", "up", "udp-echo", "--colour"], capture_output=True, text=True
+    )
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1

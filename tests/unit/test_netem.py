@@ -14,8 +14,23 @@ from socklab.model import Link
 def test_netem_args_cover_every_parameter() -> None:
     imp = Impairment(loss=10, delay_ms=50, jitter_ms=5, duplicate=1, reorder=25, corrupt=0.5, rate="1mbit")
     assert netem.netem_args(imp) == [
-        "netem", "limit", "1000", "delay", "50ms", "5ms", "loss", "random", "10%",
-        "duplicate", "1%", "reorder", "25%", "corrupt", "0.5%", "rate", "1000000bit",
+        "netem",
+        "limit",
+        "1000",
+        "delay",
+        "50ms",
+        "5ms",
+        "loss",
+        "random",
+        "10%",
+        "duplicate",
+        "1%",
+        "reorder",
+        "25%",
+        "corrupt",
+        "0.5%",
+        "rate",
+        "1000000bit",
     ]
 
 
@@ -29,11 +44,14 @@ def test_gilbert_elliott_maps_to_gemodel() -> None:
     assert netem.netem_args(imp) == ["netem", "limit", "1000", "loss", "gemodel", "1%", "25%", "100%", "0%"]
 
 
-@pytest.mark.parametrize("imp, problem", [
-    (Impairment(reorder=10), "delay"),
-    (Impairment(delay_ms=10, jitter_ms=5, jitter_dist="normal"), "2 sigma"),
-    (Impairment(rate="4bit"), "resolution"),
-])
+@pytest.mark.parametrize(
+    "imp, problem",
+    [
+        (Impairment(reorder=10), "delay"),
+        (Impairment(delay_ms=10, jitter_ms=5, jitter_dist="normal"), "2 sigma"),
+        (Impairment(rate="4bit"), "resolution"),
+    ],
+)
 def test_what_netem_cannot_do_is_refused(imp: Impairment, problem: str) -> None:
     assert problem in (netem.unsupported(imp) or "")
     with pytest.raises(ValueError, match=problem):
@@ -56,15 +74,34 @@ def test_a_whole_network_shapes_ip_only_and_its_ingress_goes_through_ifb() -> No
     assert ingress[0] == ["ip", "link", "add", "ifb0", "type", "ifb"]
     assert ingress[2][:5] == ["tc", "qdisc", "replace", "dev", "ifb0"]
     assert netem.change("eth1", True, Impairment(loss=1))[3:7] == ["dev", "ifb0", "root", "handle"]
-    assert netem.change("eth0", False, Impairment(loss=1))[:8] == ["tc", "qdisc", "change", "dev", "eth0", *netem.NETEM_CLASS[:3]]
+    assert netem.change("eth0", False, Impairment(loss=1))[:8] == [
+        "tc",
+        "qdisc",
+        "change",
+        "dev",
+        "eth0",
+        *netem.NETEM_CLASS[:3],
+    ]
 
 
 def test_counters_come_from_the_netem_qdisc() -> None:
-    answer = json.dumps([
-        {"kind": "htb", "handle": "1:", "packets": 900, "drops": 0},
-        {"kind": "netem", "handle": "20:", "parent": "1:2", "bytes": 64000, "packets": 700, "drops": 300,
-         "overlimits": 0, "requeues": 2, "backlog": 128, "qlen": 2},
-    ])
+    answer = json.dumps(
+        [
+            {"kind": "htb", "handle": "1:", "packets": 900, "drops": 0},
+            {
+                "kind": "netem",
+                "handle": "20:",
+                "parent": "1:2",
+                "bytes": 64000,
+                "packets": 700,
+                "drops": 300,
+                "overlimits": 0,
+                "requeues": 2,
+                "backlog": 128,
+                "qlen": 2,
+            },
+        ]
+    )
     expected = {"sent": 700, "dropped": 300, "overlimits": 0, "requeues": 2, "backlog": 128, "qlen": 2}
     assert netem.counters(answer) == expected
     with pytest.raises(ValueError):

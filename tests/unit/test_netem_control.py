@@ -20,8 +20,12 @@ from socklab.errors import BadInput, LabFileError
 from socklab.links import LINK_CAPS, NETEM_STATE, Endpoint, LinkControl, _start_netem, netem_plan
 from socklab.model import Link
 
-STATS = json.dumps([{"kind": "htb"}, {"kind": "netem", "packets": 10, "drops": 3, "overlimits": 0, "requeues": 0,
-                                      "backlog": "0b", "qlen": 0}])
+STATS = json.dumps(
+    [
+        {"kind": "htb"},
+        {"kind": "netem", "packets": 10, "drops": 3, "overlimits": 0, "requeues": 0, "backlog": "0b", "qlen": 0},
+    ]
+)
 
 
 class Engine:
@@ -31,8 +35,9 @@ class Engine:
         self.states = states
         self.calls: list[tuple[str, list[str]]] = []
 
-    def exec(self, container: str, argv: list[str], input: str | None = None,
-             timeout: float | None = None) -> ExecResult:
+    def exec(
+        self, container: str, argv: list[str], input: str | None = None, timeout: float | None = None
+    ) -> ExecResult:
         self.calls.append((container, argv))
         if argv == ["cat", NETEM_STATE]:
             return ExecResult(0, json.dumps(self.states[container]), "")
@@ -49,11 +54,20 @@ def control(backend: str = "auto") -> tuple[LinkControl, Engine]:
     ends = Endpoint("client", "eth0", "10.0.0.10", None), Endpoint("server", "eth0", "10.0.0.20", None)
     plans = netem_plan(link, *ends)
     engine = Engine({p["direction"]: p for p in plans})
-    helpers = [SimpleNamespace(id=p["direction"], name=f"h-{p['direction']}",
-                               labels={L.ROLE: "link", L.LINK: "wan", L.LINK_BACKEND: "netem",
-                                       L.LINK_DIRECTION: p["direction"],
-                                       L.LINK_REASON: "auto: the kernel has sch_netem and the link has no seed"})
-               for p in reversed(plans)]
+    helpers = [
+        SimpleNamespace(
+            id=p["direction"],
+            name=f"h-{p['direction']}",
+            labels={
+                L.ROLE: "link",
+                L.LINK: "wan",
+                L.LINK_BACKEND: "netem",
+                L.LINK_DIRECTION: p["direction"],
+                L.LINK_REASON: "auto: the kernel has sch_netem and the link has no seed",
+            },
+        )
+        for p in reversed(plans)
+    ]
     running = SimpleNamespace(helpers=helpers, backend=engine)
     return LinkControl(running, link), engine
 
@@ -72,8 +86,8 @@ def test_set_changes_only_what_it_names_in_the_named_direction() -> None:
     changes = [(c, argv) for c, argv in engine.calls if argv[:3] == ["tc", "qdisc", "change"]]
     assert [c for c, _ in changes] == ["forward"]
     argv = changes[0][1]
-    assert argv[argv.index("loss"):argv.index("loss") + 3] == ["loss", "random", "30%"], "loss kept"
-    assert argv[argv.index("delay"):argv.index("delay") + 2] == ["delay", "10ms"]
+    assert argv[argv.index("loss") : argv.index("loss") + 3] == ["loss", "random", "30%"], "loss kept"
+    assert argv[argv.index("delay") : argv.index("delay") + 2] == ["delay", "10ms"]
     assert engine.states["forward"]["params"]["delay_ms"] == 10.0 and engine.states["forward"]["params"]["loss"] == 30.0
     assert engine.states["reverse"]["params"] == Impairment().to_dict()
 
@@ -97,29 +111,48 @@ class Helpers:
         self.started: list[dict] = []
         self.commands: list[tuple[str, list[str]]] = []
 
-    def start_helper(self, node: str, role: str, command: list[str], cap_add: list[str] = (),
-                     suffix: str | None = None, labels: dict | None = None,
-                     environment: dict | None = None) -> SimpleNamespace:
-        self.started.append({"node": node, "role": role, "caps": list(cap_add), "suffix": suffix,
-                             "labels": labels, "state": json.loads((environment or {})["SOCKLAB_NETEM"])})
+    def start_helper(
+        self,
+        node: str,
+        role: str,
+        command: list[str],
+        cap_add: list[str] = (),
+        suffix: str | None = None,
+        labels: dict | None = None,
+        environment: dict | None = None,
+    ) -> SimpleNamespace:
+        self.started.append(
+            {
+                "node": node,
+                "role": role,
+                "caps": list(cap_add),
+                "suffix": suffix,
+                "labels": labels,
+                "state": json.loads((environment or {})["SOCKLAB_NETEM"]),
+            }
+        )
 
         def run(argv: list[str], timeout: float | None = None) -> ExecResult:
             self.commands.append((str(suffix), argv))
             return ExecResult(0, "", "")
+
         return SimpleNamespace(exec=run)
 
 
 def start(link: Link) -> Helpers:
     helpers = Helpers()
-    running = SimpleNamespace(backend=helpers, lab=SimpleNamespace(path=Path("lab.yaml")),
-                              container=lambda node: f"container of {node}")
+    running = SimpleNamespace(
+        backend=helpers, lab=SimpleNamespace(path=Path("lab.yaml")), container=lambda node: f"container of {node}"
+    )
     ends = Endpoint("client", "eth0", "10.0.0.20", None), Endpoint("server", "eth1", "10.0.0.10", None)  # peers
     _start_netem(running, link, *ends, {L.LINK: link.name, L.LINK_BACKEND: "netem"})
     return helpers
 
 
 def test_each_direction_gets_a_helper_in_its_own_nodes_namespace() -> None:
-    helpers = start(Link("wan", "client", "server", False, Impairment(loss=30), Impairment(delay_ms=5), "auto", None, 9))
+    helpers = start(
+        Link("wan", "client", "server", False, Impairment(loss=30), Impairment(delay_ms=5), "auto", None, 9)
+    )
     assert [(h["node"], h["role"], h["suffix"], h["caps"]) for h in helpers.started] == [
         ("container of client", "link", "link-wan-forward", LINK_CAPS),
         ("container of server", "link", "link-wan-reverse", LINK_CAPS),

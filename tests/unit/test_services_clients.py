@@ -27,9 +27,12 @@ def server_port():
     def get(name: str, **env: str) -> int:
         key = (name, tuple(sorted(env.items())))
         if key not in started:
-            proc = subprocess.Popen([sys.executable, "-u", str(SERVICES / f"{name}.py")],
-                                    env={**os.environ, "PORT": "0", **env},
-                                    stdout=subprocess.PIPE, text=True)
+            proc = subprocess.Popen(
+                [sys.executable, "-u", str(SERVICES / f"{name}.py")],
+                env={**os.environ, "PORT": "0", **env},
+                stdout=subprocess.PIPE,
+                text=True,
+            )
             started[key] = (proc, 0)
             ready, _, _ = select.select([proc.stdout], [], [], 10)
             assert ready, f"{name} did not become ready"
@@ -45,13 +48,15 @@ def server_port():
 
 
 def client(name: str, *args: str, input: bytes = b"") -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(SERVICES / f"{name}.py"), *args],
-                          input=input, capture_output=True, timeout=15)
+    return subprocess.run(
+        [sys.executable, str(SERVICES / f"{name}.py"), *args], input=input, capture_output=True, timeout=15
+    )
 
 
 def spawn(name: str, *args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(SERVICES / f"{name}.py"), *args],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, str(SERVICES / f"{name}.py"), *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE
+    )
 
 
 @pytest.fixture
@@ -87,14 +92,16 @@ def free_udp_port() -> int:
 
 # --- UDP client with backoff ---------------------------------------------------
 
+
 def test_udp_client_backs_off_and_gives_up_on_time(silent_udp, killed_at_end):
     """Plain and --json clients run side by side, each against its own
     silent socket, so that the 3.1 s of backoff are spent only once."""
     plain, as_json = silent_udp(), silent_udp()
     runs = {}
     for sock, extra in ((plain, []), (as_json, ["--json"])):
-        proc = spawn("udp_client", "--host", "127.0.0.1", "--port", str(sock.getsockname()[1]),
-                     "--message", "hello", *extra)
+        proc = spawn(
+            "udp_client", "--host", "127.0.0.1", "--port", str(sock.getsockname()[1]), "--message", "hello", *extra
+        )
         killed_at_end(proc)
         runs[sock] = {"proc": proc, "arrivals": [], "exit": None}
 
@@ -124,8 +131,18 @@ def test_udp_client_takes_a_late_answer_and_sends_from_its_source_port(silent_ud
     server = silent_udp()
     server.settimeout(2)
     source_port = free_udp_port()
-    proc = spawn("udp_client", "--host", "127.0.0.1", "--port", str(server.getsockname()[1]),
-                 "--message", "hello", "--source-port", str(source_port), "--json")
+    proc = spawn(
+        "udp_client",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(server.getsockname()[1]),
+        "--message",
+        "hello",
+        "--source-port",
+        str(source_port),
+        "--json",
+    )
     killed_at_end(proc)
     _, address = server.recvfrom(100)
     assert address == ("127.0.0.1", source_port)
@@ -150,11 +167,18 @@ def test_udp_client_prints_the_server_s_answer(server_port):
 
 # --- TCP, block and XML-RPC clients ------------------------------------------------
 
+
 @pytest.mark.parametrize("name", ["tcp_threaded", "tcp_poll"])
 def test_tcp_client_upper_cases_each_line(server_port, name):
     port = server_port(name)
-    result = client("tcp_client", "--host", "127.0.0.1", "--port", str(port),
-                    input="hello\nwörld\nlast line without newline".encode())
+    result = client(
+        "tcp_client",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        input="hello\nwörld\nlast line without newline".encode(),
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.decode() == "HELLO\nWÖRLD\nLAST LINE WITHOUT NEWLINE"
 
@@ -192,23 +216,27 @@ def test_xmlrpc_client_prints_the_slide_s_results_with_quadratic_fixed(server_po
 
 # --- broadcast and names -----------------------------------------------------------
 
+
 def test_broadcast_client_prints_each_answer_and_the_count(server_port):
     port = server_port("broadcast_responder", NODE_NAME="node1")
     start = time.monotonic()
-    result = client("broadcast_client", "--broadcast", "127.0.0.1", "--port", str(port),
-                    "--timeout", "0.3", "--message", "anyone?")
+    result = client(
+        "broadcast_client", "--broadcast", "127.0.0.1", "--port", str(port), "--timeout", "0.3", "--message", "anyone?"
+    )
     assert (result.returncode, result.stdout) == (0, b"127.0.0.1 node1: ANYONE?\n1 answers\n")
     assert time.monotonic() - start < 2.0
 
 
 def test_broadcast_client_says_server_seems_down_when_nobody_answers(silent_udp):
     port = silent_udp().getsockname()[1]
-    result = client("broadcast_client", "--broadcast", "127.0.0.1", "--port", str(port),
-                    "--timeout", "0.3", "--message", "anyone?")
+    result = client(
+        "broadcast_client", "--broadcast", "127.0.0.1", "--port", str(port), "--timeout", "0.3", "--message", "anyone?"
+    )
     assert (result.returncode, result.stdout) == (1, b"server seems down\n")
 
 
 # --- send vs sendall, against the slow reader --------------------------------------
+
 
 def test_slow_reader_makes_send_return_short_and_answers_a_whole_line(server_port):
     port = server_port("slow_reader")

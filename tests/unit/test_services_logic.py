@@ -28,6 +28,7 @@ def has_ipv6() -> bool:
 
 # --- upper-casing -----------------------------------------------------------
 
+
 def test_upper_bytes_upper_cases_utf8():
     assert upper_bytes("hello é straße".encode()) == "HELLO É STRASSE".encode()
 
@@ -63,6 +64,7 @@ def test_peer_shows_mapped_ipv4_as_plain_ipv4():
 
 
 # --- the dual-stack listening socket -----------------------------------------
+
 
 def test_server_socket_serves_ipv4_and_ipv6_on_one_port():
     with server_socket(socket.SOCK_STREAM, 0) as serverSocket:
@@ -109,6 +111,7 @@ def test_server_socket_falls_back_to_ipv4_without_ipv6(monkeypatch):
 
 
 # --- framing ------------------------------------------------------------------
+
 
 @pytest.fixture
 def pair():
@@ -169,8 +172,7 @@ def test_get_block_refuses_a_zip_bomb(pair):
         framing.get_block(b, max_length=1_000_000)
 
 
-@pytest.mark.parametrize("payload", [b"not zlib at all", zlib.compress(b"x" * 100)[:-4],
-                                     zlib.compress(b"x") + b"junk"])
+@pytest.mark.parametrize("payload", [b"not zlib at all", zlib.compress(b"x" * 100)[:-4], zlib.compress(b"x") + b"junk"])
 def test_get_block_refuses_broken_compressed_payloads(pair, payload):
     a, b = pair
     a.sendall(framing.header_struct.pack(framing.COMPRESSED | len(payload)) + payload)
@@ -179,6 +181,7 @@ def test_get_block_refuses_broken_compressed_payloads(pair, payload):
 
 
 # --- XML-RPC functions ------------------------------------------------------
+
 
 def test_quadratic_roots_with_the_precedence_fixed():
     assert xmlrpc_server.quadratic(2, -4, 0) == [0.0, 2.0]
@@ -196,15 +199,29 @@ def test_addtogether():
 
 # --- broadcast address ---------------------------------------------------------
 
-IP_JSON = json.dumps([
-    {"ifindex": 1, "ifname": "lo", "flags": ["LOOPBACK", "UP"],
-     "addr_info": [{"family": "inet", "local": "127.0.0.1", "prefixlen": 8}]},
-    {},
-    {"ifindex": 7, "ifname": "eth0", "flags": ["BROADCAST", "UP"],
-     "addr_info": [{"family": "inet", "local": "10.77.1.23", "prefixlen": 24}]},
-    {"ifindex": 9, "ifname": "eth1", "flags": ["BROADCAST", "UP"],
-     "addr_info": [{"family": "inet", "local": "172.18.3.4", "prefixlen": 16}]},
-])
+IP_JSON = json.dumps(
+    [
+        {
+            "ifindex": 1,
+            "ifname": "lo",
+            "flags": ["LOOPBACK", "UP"],
+            "addr_info": [{"family": "inet", "local": "127.0.0.1", "prefixlen": 8}],
+        },
+        {},
+        {
+            "ifindex": 7,
+            "ifname": "eth0",
+            "flags": ["BROADCAST", "UP"],
+            "addr_info": [{"family": "inet", "local": "10.77.1.23", "prefixlen": 24}],
+        },
+        {
+            "ifindex": 9,
+            "ifname": "eth1",
+            "flags": ["BROADCAST", "UP"],
+            "addr_info": [{"family": "inet", "local": "172.18.3.4", "prefixlen": 16}],
+        },
+    ]
+)
 
 
 def test_broadcast_address_of_the_first_interface_that_is_not_loopback():
@@ -221,6 +238,7 @@ def test_broadcast_address_without_a_usable_interface():
 
 
 # --- clients' constants and messages --------------------------------------------
+
 
 def test_udp_client_backoff_constants_are_the_lecture_s():
     assert (udp_client.INITIAL_DELAY, udp_client.MAX_DELAY) == (0.1, 2.0)

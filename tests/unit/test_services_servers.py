@@ -30,11 +30,13 @@ class Server:
 
     def __init__(self, name: str, env: dict[str, str], max_files: int = 0) -> None:
         self.name = name
-        self.proc = subprocess.Popen([sys.executable, "-u", str(SERVICES / f"{name}.py")],
-                                     env={**os.environ, "PORT": "0", **env},
-                                     stdout=subprocess.PIPE, text=True,
-                                     preexec_fn=lambda: max_files and resource.setrlimit(
-                                         resource.RLIMIT_NOFILE, (max_files, max_files)))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-u", str(SERVICES / f"{name}.py")],
+            env={**os.environ, "PORT": "0", **env},
+            stdout=subprocess.PIPE,
+            text=True,
+            preexec_fn=lambda: max_files and resource.setrlimit(resource.RLIMIT_NOFILE, (max_files, max_files)),
+        )
         self.lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._collect, daemon=True).start()
 
@@ -125,6 +127,7 @@ def has_ipv6() -> bool:
 
 # --- UDP ----------------------------------------------------------------------
 
+
 @pytest.fixture
 def udp(servers):
     server = servers("udp_server")
@@ -165,6 +168,7 @@ def test_udp_server_is_dual_stack(servers):
 
 
 # --- TCP upper-case servers: every architecture ------------------------------
+
 
 @pytest.mark.parametrize("name", TCP_SERVERS)
 def test_tcp_server_answers_many_messages_on_one_connection_without_newlines(servers, name):
@@ -300,6 +304,7 @@ def test_tcp_server_is_dual_stack(servers, name):
 
 # --- block server -----------------------------------------------------------------
 
+
 @pytest.fixture
 def blocks(servers):
     return servers("block_server", IDLE_TIMEOUT="0.5")
@@ -337,8 +342,9 @@ def test_block_server_answers_a_compressed_block_compressed(blocks):
         assert framing.get_block_with_flag(s) == (message.upper(), True)
 
 
-@pytest.mark.parametrize("header", [32 * 1024 * 1024 + 1, framing.MAX_LENGTH,
-                                    framing.COMPRESSED | 32 * 1024 * 1024 + 1])
+@pytest.mark.parametrize(
+    "header", [32 * 1024 * 1024 + 1, framing.MAX_LENGTH, framing.COMPRESSED | 32 * 1024 * 1024 + 1]
+)
 def test_block_server_drops_a_header_over_the_cap_and_serves_others(blocks, header):
     with connect(blocks.port) as s:
         s.sendall(framing.header_struct.pack(header))
@@ -362,7 +368,7 @@ def test_block_server_reads_a_block_sent_one_byte_at_a_time(blocks):
     with connect(blocks.port) as s:
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         for i in range(len(block)):
-            s.send(block[i:i + 1])
+            s.send(block[i : i + 1])
             time.sleep(0.002)
         assert framing.get_block(s) == b"BYTE BY BYTE, SLOWLY"
 
@@ -388,6 +394,7 @@ def test_block_server_drops_a_client_silent_mid_block_after_the_idle_timeout(blo
 
 # --- broadcast responder ------------------------------------------------------------
 
+
 def test_broadcast_responder_answers_with_its_name(servers):
     server = servers("broadcast_responder", NODE_NAME="node1")
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
@@ -396,6 +403,7 @@ def test_broadcast_responder_answers_with_its_name(servers):
 
 
 # --- XML-RPC ----------------------------------------------------------------------------
+
 
 @pytest.fixture
 def rpc(servers):
@@ -425,15 +433,18 @@ def test_xmlrpc_multicall_and_introspection(rpc):
     assert "roots" in proxy.system.methodHelp("quadratic")
 
 
-@pytest.mark.parametrize("method, args", [
-    ("quadratic", (0, 1, 1)),
-    ("quadratic", ("a", "b", "c")),
-    ("quadratic", (1,)),
-    ("quadratic", (1, 2, 3, 4)),
-    ("addtogether", ()),
-    ("addtogether", (1, "x")),
-    ("nosuchmethod", ()),
-])
+@pytest.mark.parametrize(
+    "method, args",
+    [
+        ("quadratic", (0, 1, 1)),
+        ("quadratic", ("a", "b", "c")),
+        ("quadratic", (1,)),
+        ("quadratic", (1, 2, 3, 4)),
+        ("addtogether", ()),
+        ("addtogether", (1, "x")),
+        ("nosuchmethod", ()),
+    ],
+)
 def test_xmlrpc_bad_calls_give_a_fault_and_the_server_keeps_serving(rpc, method, args):
     _, proxy = rpc
     with pytest.raises(Fault):

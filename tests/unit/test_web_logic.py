@@ -23,16 +23,23 @@ def test_link_set_request_turns_text_into_changes_and_a_seed() -> None:
     assert link_set_request({}, 0) == ({}, 0)
 
 
-@pytest.mark.parametrize("values, seed, message", [
-    ({"loss": "lots"}, None, "'lots' is not a percentage (write it like 10%)"),
-    ({"loss": "120%"}, None, "'120%' is outside 0%..100%"),
-    ({"delay": "soon"}, None, "'soon' is not a duration (write it like 50ms)"),
-    ({}, "-1", "seed must be a whole number in 0..2**64-1, not '-1'"),
-    ({}, "x", "seed must be a whole number in 0..2**64-1, not 'x'"),
-    ({}, str(2**64), f"seed must be a whole number in 0..2**64-1, not '{2**64}'"),
-    ({}, None, "nothing to change: give --loss, --delay, ... or --seed"),
-    ({"colour": "red"}, None, "unknown key 'colour' (allowed: corrupt, delay, duplicate, jitter, loss, rate, reorder)"),
-])
+@pytest.mark.parametrize(
+    "values, seed, message",
+    [
+        ({"loss": "lots"}, None, "'lots' is not a percentage (write it like 10%)"),
+        ({"loss": "120%"}, None, "'120%' is outside 0%..100%"),
+        ({"delay": "soon"}, None, "'soon' is not a duration (write it like 50ms)"),
+        ({}, "-1", "seed must be a whole number in 0..2**64-1, not '-1'"),
+        ({}, "x", "seed must be a whole number in 0..2**64-1, not 'x'"),
+        ({}, str(2**64), f"seed must be a whole number in 0..2**64-1, not '{2**64}'"),
+        ({}, None, "nothing to change: give --loss, --delay, ... or --seed"),
+        (
+            {"colour": "red"},
+            None,
+            "unknown key 'colour' (allowed: corrupt, delay, duplicate, jitter, loss, rate, reorder)",
+        ),
+    ],
+)
 def test_link_set_request_refuses_with_the_clis_words(values: dict, seed: object, message: str) -> None:
     with pytest.raises(BadInput) as refused:
         link_set_request(values, seed)  # type: ignore[arg-type]
@@ -46,12 +53,30 @@ def test_seeds_span_the_daemons_range() -> None:
 def test_netem_figures_come_from_the_netem_qdisc() -> None:
     qdiscs = [
         {"kind": "htb", "handle": "1:", "dev": "eth0", "packets": 500, "drops": 0},
-        {"kind": "netem", "handle": "20:", "dev": "eth0", "options": {"limit": 1000, "loss-random": {"loss": 0.2}},
-         "bytes": 4200, "packets": 40, "drops": 10, "overlimits": 0, "requeues": 1, "backlog": 0, "qlen": 0},
+        {
+            "kind": "netem",
+            "handle": "20:",
+            "dev": "eth0",
+            "options": {"limit": 1000, "loss-random": {"loss": 0.2}},
+            "bytes": 4200,
+            "packets": 40,
+            "drops": 10,
+            "overlimits": 0,
+            "requeues": 1,
+            "backlog": 0,
+            "qlen": 0,
+        },
     ]
     figures = netem_counters(qdiscs)
     assert figures["counters"] == {
-        "packets": 40, "bytes": 4200, "drops": 10, "overlimits": 0, "requeues": 1, "backlog": 0, "qlen": 0}
+        "packets": 40,
+        "bytes": 4200,
+        "drops": 10,
+        "overlimits": 0,
+        "requeues": 1,
+        "backlog": 0,
+        "qlen": 0,
+    }
     assert figures["params"] == {"tc": {"limit": 1000, "loss-random": {"loss": 0.2}}} and figures["dev"] == "eth0"
     assert netem_counters([{"kind": "noqueue"}])["error"] == "no netem qdisc found"
 
@@ -65,8 +90,17 @@ def test_the_page_ships_with_the_package() -> None:
     assert "http" not in page.replace("http-equiv", ""), "the page must work offline: no outside address"
 
 
-@pytest.mark.parametrize("host, loopback", [("127.0.0.1", True), ("::1", True), ("localhost", True),
-                                            ("0.0.0.0", False), ("10.1.2.3", False), ("lab.example", False)])
+@pytest.mark.parametrize(
+    "host, loopback",
+    [
+        ("127.0.0.1", True),
+        ("::1", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("10.1.2.3", False),
+        ("lab.example", False),
+    ],
+)
 def test_hosts_other_than_loopback_are_told_about_the_token(host: str, loopback: bool) -> None:
     assert _loopback(host) is loopback
 
@@ -85,7 +119,10 @@ class FakeFeed(LinkFeed):
         newest = range(self.last, max(since, self.last - 100), -1)
         events = [{"seq": n, "fate": "dropped" if n % 10 == 0 else "passed"} for n in newest]
         return {"backend": "userspace", "daemon": "running", "directions": {}}, {
-            "events": events, "last": self.last, "skipped": self.last - since - len(events)}
+            "events": events,
+            "last": self.last,
+            "skipped": self.last - since - len(events),
+        }
 
 
 class FakeLab:

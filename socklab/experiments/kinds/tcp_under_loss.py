@@ -34,30 +34,39 @@ def analyze(experiment: Experiment, rows: Sequence[Row], metadata: dict) -> Anal
         low = model.tcp_padhye(p, rtt) / 1000 if protocol == "tcp" and known else math.nan
         high = model.tcp_mathis(p, rtt) / 1000 if protocol == "tcp" and known else math.nan
         expected = model.udp_goodput(p, rtt, chunk) / 1000 if udp else math.nan
-        analysis.records.append({
-            "loss": loss,
-            "protocol": protocol,
-            "trials": len(group),
-            "goodput_kBps": mean,
-            "median_kBps": float(np.median(goodput)),
-            "ci95_kBps": float(1.96 * goodput.std(ddof=1) / math.sqrt(len(goodput))) if len(goodput) > 1 else math.nan,
-            "model_kBps": expected,
-            "error": relative_error(mean, expected),
-            "padhye_kBps": low,
-            "mathis_kBps": high,
-            "bracketed": low <= mean <= high if math.isfinite(low) else None,
-            "complete": sum(row["outcome"] == "complete" for row in group) / len(group),
-            "rtt_ms": rtt * 1000,
-        })
+        analysis.records.append(
+            {
+                "loss": loss,
+                "protocol": protocol,
+                "trials": len(group),
+                "goodput_kBps": mean,
+                "median_kBps": float(np.median(goodput)),
+                "ci95_kBps": float(1.96 * goodput.std(ddof=1) / math.sqrt(len(goodput)))
+                if len(goodput) > 1
+                else math.nan,
+                "model_kBps": expected,
+                "error": relative_error(mean, expected),
+                "padhye_kBps": low,
+                "mathis_kBps": high,
+                "bracketed": low <= mean <= high if math.isfinite(low) else None,
+                "complete": sum(row["outcome"] == "complete" for row in group) / len(group),
+                "rtt_ms": rtt * 1000,
+            }
+        )
     analysis.notes.append(
         "Goodput is bytes upper-cased per second: over TCP one connection streams the bytes to the threaded server "
         "and reads them back; over UDP the lecture's client sends them as datagrams, one at a time, each with its "
         "backoff (a datagram given up on is not counted). UDP model: chunk x P(answered) / E[request time], with the "
         "backoff schedule and the round trip"
-        + (f" measured over UDP without loss ({measured_rtt * 1000:.1f} ms: the link's delays and the lab's own time)" if measured_rtt else "")
+        + (
+            f" measured over UDP without loss ({measured_rtt * 1000:.1f} ms: the link's delays and the lab's own time)"
+            if measured_rtt
+            else ""
+        )
         + ", used by the TCP models too. TCP has two classic steady-state models, set side by side: "
         "Padhye et al. (Reno with timeouts, pessimistic for a Linux TCP with SACK and RACK) below, Mathis et al. "
-        "(fast retransmit only, optimistic) above; without loss a short transfer is bounded by slow start instead.")
+        "(fast retransmit only, optimistic) above; without loss a short transfer is bounded by slow start instead."
+    )
     return analysis
 
 
@@ -71,20 +80,42 @@ def plot(experiment: Experiment, analysis: Analysis, out: Path) -> list[Path]:
     chunk = int(experiment.measure.options.get("chunk", 1024))
     if rtt > 0:
         lossy = curve[1:]
-        axes.fill_between(lossy, [model.tcp_padhye(p / 100, rtt) / 1000 for p in lossy], [model.tcp_mathis(p / 100, rtt) / 1000 for p in lossy],
-                          color=PROTOCOL_COLOURS["tcp"], alpha=0.12, label="TCP models: Padhye et al. (below) to Mathis et al. (above)")
-        axes.plot(curve, [model.udp_goodput(p / 100, rtt, chunk) / 1000 for p in curve], "--", color=PROTOCOL_COLOURS["udp"],
-                  label="UDP model: stop-and-wait with the lecture's backoff")
+        axes.fill_between(
+            lossy,
+            [model.tcp_padhye(p / 100, rtt) / 1000 for p in lossy],
+            [model.tcp_mathis(p / 100, rtt) / 1000 for p in lossy],
+            color=PROTOCOL_COLOURS["tcp"],
+            alpha=0.12,
+            label="TCP models: Padhye et al. (below) to Mathis et al. (above)",
+        )
+        axes.plot(
+            curve,
+            [model.udp_goodput(p / 100, rtt, chunk) / 1000 for p in curve],
+            "--",
+            color=PROTOCOL_COLOURS["udp"],
+            label="UDP model: stop-and-wait with the lecture's backoff",
+        )
     protocols = list(dict.fromkeys(r["protocol"] for r in records))
     for index, protocol in enumerate(protocols):
         rows = [r for r in records if r["protocol"] == protocol]
         colour = PROTOCOL_COLOURS.get(protocol)
         dodge = (index - (len(protocols) - 1) / 2) * top * 0.01  # side by side, not on top of each other
-        axes.errorbar([r["loss"] + dodge for r in rows], [r["goodput_kBps"] for r in rows], yerr=[r["ci95_kBps"] for r in rows],
-                      fmt="o", color=colour, capsize=3, label=f"{protocol.upper()} measured mean (95% CI)")
+        axes.errorbar(
+            [r["loss"] + dodge for r in rows],
+            [r["goodput_kBps"] for r in rows],
+            yerr=[r["ci95_kBps"] for r in rows],
+            fmt="o",
+            color=colour,
+            capsize=3,
+            label=f"{protocol.upper()} measured mean (95% CI)",
+        )
     size = experiment.measure.options.get("bytes", "65536")
-    axes.set(title=f"Upper-casing {int(size) // 1024} KiB through a lossy link, round trip {rtt * 1000:.1f} ms",
-             xlabel="loss p in each direction (%)", ylabel="goodput (kB/s, log scale)", yscale="log")
+    axes.set(
+        title=f"Upper-casing {int(size) // 1024} KiB through a lossy link, round trip {rtt * 1000:.1f} ms",
+        xlabel="loss p in each direction (%)",
+        ylabel="goodput (kB/s, log scale)",
+        yscale="log",
+    )
     plots.grid(axes)
     axes.legend(fontsize="small")
     figure.suptitle(f"Bulk TCP against UDP with backoff ({plots.subtitle(experiment, records)})")
@@ -104,10 +135,19 @@ def tables(analysis: Analysis) -> list[tuple[str, Table]]:
             verdict = {True: "between", False: "outside", None: "—"}[r["bracketed"]]
         else:
             modelled, verdict = number(r["model_kBps"], 1), percent(r["error"], signed=True)
-        rows.append([number(r["loss"], 0), r["protocol"].upper(), str(r["trials"]), number(r["goodput_kBps"], 1) + " ± " + number(r["ci95_kBps"], 1),
-                     number(r["median_kBps"], 1), modelled, verdict, percent(r["complete"], 0)])
+        rows.append(
+            [
+                number(r["loss"], 0),
+                r["protocol"].upper(),
+                str(r["trials"]),
+                number(r["goodput_kBps"], 1) + " ± " + number(r["ci95_kBps"], 1),
+                number(r["median_kBps"], 1),
+                modelled,
+                verdict,
+                percent(r["complete"], 0),
+            ]
+        )
     return [("Goodput per loss level (mean ± 95% CI; TCP model: Padhye – Mathis)", (columns, rows))]
-
 
 
 def trial_seconds(options: Mapping[str, str]) -> float:
@@ -115,15 +155,17 @@ def trial_seconds(options: Mapping[str, str]) -> float:
     return max(float(options.get("timeout", 60)), chunks * model.LECTURE_GIVE_UP_S) + 5
 
 
-KIND = register(Kind(
-    name="tcp-under-loss",
-    command="transfer",
-    columns=("bytes", "seconds", "goodput_kBps", "outcome"),
-    requires=("loss", "protocol"),
-    parallel=True,
-    flows=True,
-    trial_seconds=trial_seconds,
-    analyze=analyze,
-    plot=plot,
-    tables=tables,
-))
+KIND = register(
+    Kind(
+        name="tcp-under-loss",
+        command="transfer",
+        columns=("bytes", "seconds", "goodput_kBps", "outcome"),
+        requires=("loss", "protocol"),
+        parallel=True,
+        flows=True,
+        trial_seconds=trial_seconds,
+        analyze=analyze,
+        plot=plot,
+        tables=tables,
+    )
+)

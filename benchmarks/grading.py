@@ -201,7 +201,9 @@ def main() -> int:
     seconds = grade_class("udp-server", args.class_size, jobs)
     verdict = "within" if seconds <= GOAL else "OVER"
     console.print(
-        f"a class of {args.class_size} udp-server submissions, --jobs {jobs}: {seconds:.0f} s ({args.class_size / seconds * 60:.1f} per minute), {verdict} the {GOAL / 60:.0f}-minute goal"
+        f"a class of {args.class_size} udp-server submissions, --jobs {jobs}: "
+        f"{seconds:.0f} s ({args.class_size / seconds * 60:.1f} per minute), "
+        f"{verdict} the {GOAL / 60:.0f}-minute goal"
     )
     return 0 if seconds <= GOAL and all(verdicts) else 1
 

@@ -170,7 +170,8 @@ def measure(lab: RunningLab, console: Console) -> None:
         runs.setdefault(seed, []).append(flood(lab, 2000, 0.0002)["lost"])
     replay = "seed 1 twice identical" if shown["backend"] == "userspace" else "netem, unseeded: two runs identical"
     console.print(
-        f"reproducibility (30% loss, 2,000 datagrams): {replay}: {runs[1][0] == runs[1][1]}; seed 2 differs: {runs[2][0] != runs[1][0]}; lost {len(runs[1][0])} / {len(runs[1][1])} / {len(runs[2][0])}"
+        f"reproducibility (30% loss, 2,000 datagrams): {replay}: {runs[1][0] == runs[1][1]}; "
+        f"seed 2 differs: {runs[2][0] != runs[1][0]}; lost {len(runs[1][0])} / {len(runs[1][1])} / {len(runs[2][0])}"
     )
 
     throughput = Table(title=f"{shown['backend']} link throughput, 64-byte datagrams, 0% loss configured")

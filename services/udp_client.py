@@ -5,7 +5,8 @@ UDP may lose the question or the answer, so the client asks again after a
 timeout that doubles after each loss, and gives up once the next timeout
 would exceed MAX_DELAY: it sends at t = 0, 0.1, 0.3, 0.7 and 1.5 s and gives
 up at 3.1 s. A student's variant of the assignment changes both:
---initial-timeout and --give-up (or INITIAL_TIMEOUT and GIVE_UP). With --json it prints one line for experiments instead:
+--initial-timeout and --give-up (or INITIAL_TIMEOUT and GIVE_UP).
+With --json it prints one line for experiments instead:
 {"answer", "attempts" (datagrams sent), "outcome" ("answered" or "gave-up"),
 "latency_s" (from the first send to the answer, or to giving up)}.
 """

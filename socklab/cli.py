@@ -254,7 +254,8 @@ def welcome(running: RunningLab, output: Output) -> None:
     for link in running.lab.links.values():
         info = running.link(link.name).show()
         output.print(
-            f"link {link.name}: {link.a} <-> {link.b}, backend {info['backend']} ({info['reason']}), {link.forward.describe()} / {link.reverse.describe()}"
+            f"link {link.name}: {link.a} <-> {link.b}, backend {info['backend']} ({info['reason']}), "
+            f"{link.forward.describe()} / {link.reverse.describe()}"
         )
     if running.lab.sheet:
         output.print(f"exercise sheet: {running.lab.path.parent / running.lab.sheet}")

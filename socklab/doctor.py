@@ -44,7 +44,10 @@ def examine() -> list[Finding]:
     try:
         backend = DockerBackend(connect())
     except SocklabError as err:
-        fix = "start the engine (sudo systemctl start docker), and join the docker group: sudo usermod -aG docker $USER, then log in again"
+        fix = (
+            "start the engine (sudo systemctl start docker), "
+            "and join the docker group: sudo usermod -aG docker $USER, then log in again"
+        )
         return findings + [Finding("docker", False, str(err), fix, blocking=True)]
     info = backend.client.info()
     version = backend.client.version()
@@ -201,13 +204,17 @@ def _netem(backend: DockerBackend) -> Finding:
         has = netem_available(backend)
     except docker.errors.DockerException as err:
         return Finding("netem", False, f"could not probe: {err}", "socklab images")
-    seeded = "seeded links (lab file seed:, link set --seed, every experiment) use the userspace daemon on every kernel, so that their drops replay"
+    seeded = (
+        "seeded links (lab file seed:, link set --seed, every experiment) "
+        "use the userspace daemon on every kernel, so that their drops replay"
+    )
     if has:
         return Finding("netem", True, f"sch_netem works: unseeded links with backend auto use netem; {seeded}")
     return Finding(
         "netem",
         False,
-        f"this kernel has no sch_netem: links with backend auto use the userspace daemon (NFQUEUE); {seeded}; backend: netem labs fail at up",
+        f"this kernel has no sch_netem: links with backend auto use the userspace daemon (NFQUEUE); "
+        f"{seeded}; backend: netem labs fail at up",
         "nothing to do for socklab; for netem itself: modprobe sch_netem (package linux-modules-extra on Ubuntu)",
     )
 

@@ -167,7 +167,8 @@ class Reader:
         if not NAME.match(value):
             raise self.fail(
                 node,
-                f"{what} {value!r} must be lower-case letters, digits and '-', starting with a letter, at most 31 characters",
+                f"{what} {value!r} must be lower-case letters, digits and '-', "
+                "starting with a letter, at most 31 characters",
             )
         return value
 

@@ -119,7 +119,8 @@ class LabPool:
             reporter = self.config.pluginmanager.get_plugin("terminalreporter")
             if reporter:
                 reporter.write_line(
-                    f"socklab: kept lab {running.instance} after a failure; remove it with: socklab down {running.instance}"
+                    f"socklab: kept lab {running.instance} after a failure; "
+                    f"remove it with: socklab down {running.instance}"
                 )
             self.running.pop(running.instance, None)
             return

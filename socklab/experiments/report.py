@@ -57,8 +57,10 @@ def summary(experiment: Experiment, analysis: Analysis, metadata: dict, figures:
         ("command", f"`{metadata.get('command')}`"),
         (
             "software",
-            f"socklab {software.get('socklab')}, commit {commit[:12]}{' (with local changes)' if software.get('commit_dirty') else ''}, "
-            f"Python {software.get('python')}, kernel {software.get('kernel')}, Docker {metadata.get('docker', {}).get('version')}",
+            f"socklab {software.get('socklab')}, commit {commit[:12]}"
+            f"{' (with local changes)' if software.get('commit_dirty') else ''}, "
+            f"Python {software.get('python')}, kernel {software.get('kernel')}, "
+            f"Docker {metadata.get('docker', {}).get('version')}",
         ),
     ]
     parts = [f"# {experiment.name}: summary", "", experiment.description, ""]

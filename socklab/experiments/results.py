@@ -63,7 +63,8 @@ def previous_run(out: Path, identity: dict) -> Optional[dict]:
     if not metadata_path.is_file():
         if results_path.is_file():
             raise BadInput(
-                f"{results_path} exists without {METADATA}: its provenance is unknown, so it cannot be resumed; use another --out"
+                f"{results_path} exists without {METADATA}: its provenance is unknown, "
+                "so it cannot be resumed; use another --out"
             )
         return None
     try:

@@ -91,7 +91,8 @@ def _refuse_collisions(client: docker.DockerClient) -> None:
             clash = [str(w) for w in wanted if w.version == subnet.version and w.overlaps(subnet)]
             if clash:
                 pytest.fail(
-                    f"compose/{LAB}.yml needs {', '.join(clash)}, but Docker network {net['Name']!r} holds {subnet}; remove it or stop what uses it"
+                    f"compose/{LAB}.yml needs {', '.join(clash)}, but Docker network {net['Name']!r} holds {subnet}; "
+                    "remove it or stop what uses it"
                 )
 
 

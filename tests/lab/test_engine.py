@@ -128,7 +128,11 @@ def test_two_instances_side_by_side_get_distinct_subnets(backend: DockerBackend)
 
 def test_a_killed_run_is_found_stale_and_removed(backend: DockerBackend) -> None:
     instance = unique("killed")
-    script = f"import os; from socklab.lab import up, Options; from socklab.labfile import load_lab; from socklab.docker_backend import DockerBackend; up(load_lab('udp-echo'), DockerBackend(), Options(instance={instance!r}, ephemeral=True)); os._exit(0)"
+    script = (
+        "import os; from socklab.lab import up, Options; from socklab.labfile import load_lab; "
+        "from socklab.docker_backend import DockerBackend; "
+        f"up(load_lab('udp-echo'), DockerBackend(), Options(instance={instance!r}, ephemeral=True)); os._exit(0)"
+    )
     subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
     found = {i.name: i for i in instances(backend)}
     assert found[instance].stale, found[instance]

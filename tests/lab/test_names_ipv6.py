@@ -29,5 +29,6 @@ def test_tcp_servers_answer_over_ipv6(lab, server: str) -> None:
 
 def test_udp_and_xmlrpc_over_ipv6(lab) -> None:
     assert probes.udp(lab, "client", lab.address("udp-server", family=6), 1234, "six")["answer"] == "SIX"
-    script = f"from xmlrpc.client import ServerProxy; print(ServerProxy('http://[{lab.address('xmlrpc', family=6)}]:7001').addtogether(1, 2))"
+    server = f"http://[{lab.address('xmlrpc', family=6)}]:7001"
+    script = f"from xmlrpc.client import ServerProxy; print(ServerProxy({server!r}).addtogether(1, 2))"
     assert lab.python("client", script).stdout.strip() == "3"

@@ -35,7 +35,8 @@ sock.close()
 def test_udp_server_passes_invalid_utf8_through_and_keeps_serving(lab) -> None:
     result = lab.python(
         "client",
-        "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2); s.sendto(b'ab\\xff\\xfecd', ('udp-server', 1234)); print(s.recvfrom(100)[0].hex())",
+        "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2); "
+        "s.sendto(b'ab\\xff\\xfecd', ('udp-server', 1234)); print(s.recvfrom(100)[0].hex())",
     )
     assert result.stdout.strip() == b"AB\xff\xfeCD".hex(), result.output
     assert probes.udp(lab, "client", "udp-server", 1234, "still there")["answer"] == "STILL THERE"

@@ -103,7 +103,8 @@ def plot(experiment: Experiment, analysis: Analysis, out: Path) -> list[Path]:
     figure.legend(handles=handles, loc="outside right center", fontsize="small")
     think = experiment.measure.options.get("think-ms", "0")
     figure.suptitle(
-        f"The lecture's TCP server architectures under closed-loop load, think time {think} ms ({plots.subtitle(experiment, records)})"
+        f"The lecture's TCP server architectures under closed-loop load, "
+        f"think time {think} ms ({plots.subtitle(experiment, records)})"
     )
     path = out / "server-models.png"
     figure.savefig(path)

@@ -45,6 +45,12 @@ GRADE = (
     f" {SUBMISSIONS}/correct {SUBMISSIONS}/fork-bomb {SUBMISSIONS}/memory-hog --out ~/graded"
     " && .venv/bin/python tests/machines/check_grades.py ~/graded"
 )
+# A seeded experiment replays: the digest of its loss-determined columns
+# (loss, trial, attempts, outcome) is the same on every machine and kernel.
+REPLAY = (
+    f"rm -rf ~/replay && {SOCKLAB} experiment run udp-backoff-ci --seed 1 --out ~/replay -q"
+    " && cut -d, -f1-4 ~/replay/results.csv | sha256sum && cut -d, -f1-4 ~/replay/results.csv | head -4"
+)
 NOTHING_LEFT = (
     "left=$(docker ps -aq --filter label=org.socklab; docker network ls -q --filter label=org.socklab);"
     ' docker ps -a; test -z "$left"'
@@ -61,5 +67,8 @@ STEPS = (
     Step("grade-cgroup-limits", GRADE, 1200),
     Step("compose", "tests/lab/test_compose_runs.py", 600, "pytest"),
     Step("netem", "-m netem", 1200, "pytest"),
+    Step("sheets-udp-loss", "tests/lab/test_sheets.py -k udp-loss", 900, "pytest"),
+    Step("experiment-replay", REPLAY, 900),
+    Step("fidelity-netem", ".venv/bin/python benchmarks/link_fidelity.py --backend netem", 1800),
     Step("nothing-left", NOTHING_LEFT, 60),
 )

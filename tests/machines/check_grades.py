@@ -35,8 +35,9 @@ def problems(out: Path) -> list[str]:
         result = json.loads(path.read_text())
         score, top, output = result["score"], result["max_score"], result.get("output", "")
         print(f"{name}: {score} / {top} points; {output.strip().splitlines()[:1]}")
+        failed = [f"{t['name']}: {t['output']}" for t in result.get("tests", []) if t.get("status") == "failed"]
         if name == "correct" and (top == 0 or score != top):
-            found.append(f"correct: {score} / {top}, not full marks")
+            found.append(f"correct: {score} / {top}, not full marks; failed: " + " | ".join(failed))
         elif name != "correct" and (score != 0 or messages[name] not in output):
             found.append(f"{name}: expected 0 points and {messages[name]!r} in its output, got {score}: {output!r}")
     return found

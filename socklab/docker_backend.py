@@ -265,20 +265,11 @@ class DockerBackend:
             if "already in progress" not in str(err):
                 raise
 
-    def _remove_network(self, network_id: str, patience: float = 10.0) -> None:
-        """Remove one network; gone already is fine. Its endpoints may still be
-        going away when another run removes the same stale lab: wait for them."""
-        deadline = time.monotonic() + patience
-        while True:
-            try:
-                self.api.remove_network(network_id)
-                return
-            except docker.errors.NotFound:
-                return
-            except docker.errors.APIError as err:
-                if "active endpoints" not in str(err) or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.5)
+    def _remove_network(self, network_id: str) -> None:
+        try:
+            self.api.remove_network(network_id)
+        except docker.errors.NotFound:
+            pass
 
     def logs(self, container_id: str, tail: int | str = "all") -> str:
         try:

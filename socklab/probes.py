@@ -75,6 +75,49 @@ def xmlrpc(
     )
 
 
+def flood(
+    lab: "RunningLab",
+    node: str = "client",
+    host: str = "server",
+    port: int = 1234,
+    count: int = 500,
+    interval: float = 0.001,
+    size: int = 64,
+    source_port: int = 40000,
+    wait: float = 1.0,
+    timeout: float = 300,
+) -> dict:
+    """Numbered datagrams from ``node`` to an upper-case echo server (services/flood.py):
+    {"sent", "answered", "lost" (sequence numbers), "duplicates", "reordered", "rtt_ms", ...}."""
+    args = [str(a) for a in (host, port, "--count", count, "--interval", interval, "--size", size)]
+    args += ["--source-port", str(source_port), "--wait", str(wait)]
+    result = lab.exec(node, ["flood", *args], timeout=timeout)
+    try:
+        return json.loads(result.stdout)
+    except json.JSONDecodeError:
+        raise SocklabError(f"flood from {node} to {host} gave no result: {result.output.strip()[-500:]}") from None
+
+
+PACES = (0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02)
+
+
+def steady_interval(
+    lab: "RunningLab", node: str = "client", host: str = "server", port: int = 1234, count: int = 400
+) -> float:
+    """The shortest interval between datagrams, of :data:`PACES`, at which this
+    machine answers every one of ``count`` over the link as it is now (clean).
+
+    A loss measured faster than that counts the machine's overflowing socket
+    buffers as the link's drops: an emulated guest answers about 200 a second,
+    this host thousands. Raises when even the slowest pace loses datagrams.
+    """
+    for interval in PACES:
+        result = flood(lab, node, host, port, count=count, interval=interval, source_port=39000, wait=2.0)
+        if not result["lost"]:
+            return interval
+    raise SocklabError(f"even one datagram every {PACES[-1] * 1000:g} ms loses {len(result['lost'])} of {count}")
+
+
 def send_times(packets: Sequence[Packet], dport: int, proto: str = "udp") -> list[float]:
     """Times of the datagrams sent to ``dport``, relative to the first one."""
     sent = [p.time for p in packets if p.proto == proto and p.dport == dport]

@@ -8,7 +8,6 @@ client sees is what was configured.
 
 from __future__ import annotations
 
-import json
 import math
 import tempfile
 import textwrap
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from socklab import probes
 from socklab.docker_backend import DockerBackend
 from socklab.errors import SocklabError
 from socklab.lab import Options, up
@@ -27,28 +27,6 @@ pytestmark = pytest.mark.lab("udp-loss")
 CLEAN = dict(
     loss=0.0, delay_ms=0.0, jitter_ms=0.0, duplicate=0.0, reorder=0.0, corrupt=0.0, rate=None, loss_model="bernoulli"
 )
-
-
-def flood(
-    lab, count: int = 500, interval: float = 0.001, size: int = 64, source_port: int = 40000, wait: float = 1.0
-) -> dict:
-    args = [
-        "flood",
-        "server",
-        "1234",
-        "--count",
-        str(count),
-        "--interval",
-        str(interval),
-        "--size",
-        str(size),
-        "--source-port",
-        str(source_port),
-        "--wait",
-        str(wait),
-    ]
-    result = lab.exec("client", args, timeout=120)
-    return json.loads(result.stdout)
 
 
 def configure(lab, seed: int = 1, **forward: object) -> None:
@@ -65,20 +43,22 @@ def binomial_interval(n: int, p: float, z: float = 2.576) -> tuple[float, float]
 
 def test_loss_rate_and_its_reproducibility(lab) -> None:
     configure(lab, seed=3, loss=30.0)
-    first = flood(lab, count=1000)
+    first = probes.flood(lab, count=1000)
     low, high = binomial_interval(1000, 0.30)
     assert low <= len(first["lost"]) / 1000 <= high, f"30% loss: lost {len(first['lost'])} of 1000"
     configure(lab, seed=3, loss=30.0)
-    assert flood(lab, count=1000)["lost"] == first["lost"], "same seed, same flow: the same datagrams must be lost"
+    assert probes.flood(lab, count=1000)["lost"] == first["lost"], (
+        "same seed, same flow: the same datagrams must be lost"
+    )
     configure(lab, seed=4, loss=30.0)
-    assert flood(lab, count=1000)["lost"] != first["lost"], "another seed must lose other datagrams"
+    assert probes.flood(lab, count=1000)["lost"] != first["lost"], "another seed must lose other datagrams"
 
 
 def test_live_change_while_the_lab_runs(lab) -> None:
     configure(lab)
-    assert flood(lab, count=300)["lost"] == []
+    assert probes.flood(lab, count=300)["lost"] == []
     lab.link("wan").set(direction="forward", loss=50.0)
-    lost = len(flood(lab, count=300, source_port=40001)["lost"])
+    lost = len(probes.flood(lab, count=300, source_port=40001)["lost"])
     low, high = binomial_interval(300, 0.5)
     assert low * 300 <= lost <= high * 300, f"after set --loss 50%: lost {lost} of 300"
     state = lab.link("wan").show()["directions"]["client->server"]
@@ -87,10 +67,10 @@ def test_live_change_while_the_lab_runs(lab) -> None:
 
 def test_delay_and_jitter(lab) -> None:
     configure(lab, delay_ms=50.0)
-    rtt = flood(lab, count=200, interval=0.005)["rtt_ms"]
+    rtt = probes.flood(lab, count=200, interval=0.005)["rtt_ms"]
     assert 49.0 <= rtt["median"] <= 53.0, f"50 ms one way: round trip {rtt}"
     configure(lab, delay_ms=50.0, jitter_ms=10.0)
-    rtt = flood(lab, count=400, interval=0.005)["rtt_ms"]
+    rtt = probes.flood(lab, count=400, interval=0.005)["rtt_ms"]
     # The minimum cannot beat the link; the maximum is left to the scheduler.
     assert 45.0 <= rtt["median"] <= 56.0 and rtt["min"] >= 39.0 and rtt["p90"] <= 63.0, f"50±10 ms: {rtt}"
     assert rtt["p90"] - rtt["p10"] >= 10.0, f"jitter of ±10 ms should spread the round trips: {rtt}"
@@ -98,34 +78,34 @@ def test_delay_and_jitter(lab) -> None:
 
 def test_duplicate_every_datagram(lab) -> None:
     configure(lab, duplicate=100.0)
-    result = flood(lab, count=200)
+    result = probes.flood(lab, count=200)
     assert result["answered"] == 200 and result["duplicates"] == 200, result
 
 
 def test_reorder_skips_the_delay(lab) -> None:
     configure(lab, delay_ms=20.0, reorder=25.0)
-    result = flood(lab, count=400, interval=0.002)
+    result = probes.flood(lab, count=400, interval=0.002)
     assert result["reordered"] > 20, result
     assert result["rtt_ms"]["min"] < 5.0 and result["rtt_ms"]["max"] >= 19.0, result["rtt_ms"]
 
 
 def test_corrupted_datagrams_fail_their_checksum(lab) -> None:
     configure(lab, corrupt=100.0)
-    result = flood(lab, count=100)
+    result = probes.flood(lab, count=100)
     counters = lab.link("wan").show()["directions"]["client->server"]["counters"]
     assert result["answered"] == 0 and counters["corrupted"] >= 100, (result, counters)
 
 
 def test_rate_limit_spreads_a_burst(lab) -> None:
     configure(lab, rate="1mbit")
-    result = flood(lab, count=100, interval=0.0, size=1000, wait=2.0)
+    result = probes.flood(lab, count=100, interval=0.0, size=1000, wait=2.0)
     assert result["answered"] == 100, result
     assert result["rtt_ms"]["max"] >= 650.0, f"100 x 1000 B at 1 Mbit/s take about 0.8 s: {result['rtt_ms']}"
 
 
 def test_gilbert_elliott_losses_come_in_bursts(lab) -> None:
     configure(lab, loss_model="gilbert-elliott", ge_p=5.0, ge_r=25.0, ge_h=100.0, ge_k=0.0)
-    lost = flood(lab, count=2000, interval=0.0005)["lost"]
+    lost = probes.flood(lab, count=2000, interval=0.0005)["lost"]
     bursts = 1 + sum(1 for a, b in zip(lost, lost[1:]) if b != a + 1)
     assert len(lost) > 50 and len(lost) / bursts > 2.5, (
         f"{len(lost)} lost in {bursts} bursts: mean burst should be near 1/r = 4"

@@ -12,7 +12,6 @@ probability (99% binomial intervals), not always.
 
 from __future__ import annotations
 
-import json
 import math
 import threading
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from socklab import probes
 from socklab.errors import BadInput
 from socklab.labfile import load_lab
 from socklab.links import netem_available, pick
@@ -35,32 +35,17 @@ DELAY_TOLERANCE_MS = 10.0
 guests' timers (TCG, two shared cores) add a few milliseconds of lateness to each direction."""
 
 
-def flood(
-    lab,
-    host: str = "server",
-    count: int = 500,
-    interval: float = 0.001,
-    size: int = 64,
-    source_port: int = 40000,
-    wait: float = 1.0,
-) -> dict:
-    args = [
-        "flood",
-        host,
-        "1234",
-        "--count",
-        str(count),
-        "--interval",
-        str(interval),
-        "--size",
-        str(size),
-        "--source-port",
-        str(source_port),
-        "--wait",
-        str(wait),
-    ]
-    result = lab.exec("client", args, timeout=300)
-    return json.loads(result.stdout)
+@pytest.fixture(scope="module")
+def pace(lab) -> float:
+    """Seconds between datagrams at which this machine answers them all on a clean link.
+
+    The loss checks send at that pace: faster, an emulated guest's sockets
+    overflow and their drops would be counted as the link's.
+    """
+    configure(lab)
+    interval = probes.steady_interval(lab)
+    print(f"netem twins: one datagram every {interval * 1000:g} ms, the pace this machine answers in full")
+    return interval
 
 
 def configure(lab, link: str = "wan", direction: str = "forward", **params: object) -> None:
@@ -90,44 +75,46 @@ def test_the_links_run_on_netem_and_auto_picks_by_seed(lab) -> None:
 
 
 @pytest.mark.parametrize("percent", [1, 10, 30, 50])
-def test_loss_inside_the_binomial_interval(lab, percent: int) -> None:
+def test_loss_inside_the_binomial_interval(lab, pace: float, percent: int) -> None:
     configure(lab, loss=float(percent))
-    n = 2000
-    lost = len(flood(lab, count=n, interval=0.0005)["lost"])
+    n = 1000
+    lost = len(probes.flood(lab, count=n, interval=pace, wait=2.0)["lost"])
     low, high = binomial_interval(n, percent / 100)
     assert low <= lost / n <= high, f"{percent}% loss: lost {lost} of {n}, 99% interval {low:.4f}..{high:.4f}"
 
 
 def test_fifty_ms_each_way_adds_a_hundred_to_the_round_trip(lab) -> None:
+    """Judged on the fastest round trip: netem never sends early, and the median
+    of an emulated guest carries its scheduling noise (shown, not judged)."""
     configure(lab)
-    base = flood(lab, count=300, interval=0.005)["rtt_ms"]["median"]
+    base = probes.flood(lab, count=300, interval=0.005)["rtt_ms"]
     lab.link("wan").set(delay_ms=50.0)
-    delayed = flood(lab, count=300, interval=0.005)["rtt_ms"]["median"]
-    added = delayed - base
-    print(f"netem delay: clean median {base:.2f} ms, 50 ms each way {delayed:.2f} ms, added {added:.2f} ms")
+    delayed = probes.flood(lab, count=300, interval=0.005)["rtt_ms"]
+    added = delayed["min"] - base["min"]
+    print(f"netem delay: clean {base}, 50 ms each way {delayed}: the fastest round trip {added:.2f} ms longer")
     assert 99.0 <= added <= 100.0 + DELAY_TOLERANCE_MS, f"clean {base} ms, 50 ms each way {delayed} ms: +{added:.2f} ms"
 
 
 def test_jitter_spreads_the_delay(lab) -> None:
     configure(lab)
-    base = flood(lab, count=200, interval=0.005)["rtt_ms"]["min"]
+    base = probes.flood(lab, count=200, interval=0.005)["rtt_ms"]["min"]
     configure(lab, delay_ms=50.0, jitter_ms=10.0)
-    rtt = flood(lab, count=400, interval=0.005)["rtt_ms"]
+    rtt = probes.flood(lab, count=400, interval=0.005)["rtt_ms"]
     assert rtt["min"] >= base + 39.0, f"50±10 ms cannot beat 40 ms: {rtt}, clean minimum {base}"
     assert rtt["p90"] - rtt["p10"] >= 10.0, f"±10 ms of uniform jitter should spread the round trips: {rtt}"
 
 
-def test_duplicate_every_datagram(lab) -> None:
+def test_duplicate_every_datagram(lab, pace: float) -> None:
     configure(lab, duplicate=100.0)
-    result = flood(lab, count=200)
+    result = probes.flood(lab, count=200, interval=2 * pace, wait=2.0)
     assert result["answered"] == 200 and result["duplicates"] == 200, result
 
 
 def test_reorder_skips_the_delay(lab) -> None:
     configure(lab)
-    base = flood(lab, count=200, interval=0.005)["rtt_ms"]["min"]
+    base = probes.flood(lab, count=200, interval=0.005)["rtt_ms"]["min"]
     configure(lab, delay_ms=20.0, reorder=25.0)
-    result = flood(lab, count=400, interval=0.002)
+    result = probes.flood(lab, count=400, interval=0.002)
     assert result["reordered"] > 20, result
     assert result["rtt_ms"]["min"] < base + 10.0 and result["rtt_ms"]["max"] >= 19.0, (result["rtt_ms"], base)
 
@@ -135,28 +122,28 @@ def test_reorder_skips_the_delay(lab) -> None:
 def test_corrupted_datagrams_are_discarded(lab) -> None:
     """netem flips a bit anywhere in the frame: one in the source MAC goes unnoticed, so a few arrive."""
     configure(lab, corrupt=100.0)
-    result = flood(lab, count=200)
+    result = probes.flood(lab, count=200)
     print(f"netem corrupt 100%: {result['answered']} of 200 answered")
     assert result["answered"] <= 30, result
 
 
 def test_rate_limit_spreads_a_burst(lab) -> None:
     configure(lab, rate="1mbit")
-    result = flood(lab, count=100, interval=0.0, size=1000, wait=3.0)
+    result = probes.flood(lab, count=100, interval=0.0, size=1000, wait=3.0)
     assert result["answered"] == 100, result
     assert result["rtt_ms"]["max"] >= 650.0, f"100 x 1000 B at 1 Mbit/s take about 0.8 s: {result['rtt_ms']}"
 
 
-def test_gilbert_elliott_losses_come_in_bursts(lab) -> None:
+def test_gilbert_elliott_losses_come_in_bursts(lab, pace: float) -> None:
     configure(lab, loss_model="gilbert-elliott", ge_p=5.0, ge_r=25.0, ge_h=100.0, ge_k=0.0)
-    lost = flood(lab, count=2000, interval=0.0005)["lost"]
+    lost = probes.flood(lab, count=2000, interval=pace, wait=2.0)["lost"]
     bursts = 1 + sum(1 for a, b in zip(lost, lost[1:]) if b != a + 1)
     assert len(lost) > 50 and len(lost) / bursts > 2.5, (
         f"{len(lost)} lost in {bursts} bursts: the mean should be near 1/r = 4"
     )
 
 
-def test_set_changes_only_what_it_names_and_counts(lab) -> None:
+def test_set_changes_only_what_it_names_and_counts(lab, pace: float) -> None:
     configure(lab, loss=30.0)
     lab.link("wan").set(direction="forward", delay_ms=10.0)
     directions = lab.link("wan").show()["directions"]
@@ -164,17 +151,19 @@ def test_set_changes_only_what_it_names_and_counts(lab) -> None:
     assert (forward["params"]["loss"], forward["params"]["delay_ms"]) == (30.0, 10.0), forward
     assert (reverse["params"]["loss"], reverse["params"]["delay_ms"]) == (0.0, 0.0), reverse
     before = forward["counters"]["dropped"]
-    lost = len(flood(lab, count=500)["lost"])
+    lost = len(probes.flood(lab, count=500, interval=pace, wait=2.0)["lost"])
     after = lab.link("wan").show()["directions"]["client->server"]["counters"]
     assert after["dropped"] - before == lost, (before, after, lost)
 
 
-def test_set_while_traffic_flows(lab) -> None:
-    """The change lands while a 20 s flow runs: nothing is lost before it, half of what follows it."""
+def test_set_while_traffic_flows(lab, pace: float) -> None:
+    """The change lands while a flow of 4,000 datagrams runs: nothing is lost before it, half of what follows it."""
     configure(lab)
-    count = 20000
+    count, interval = 4000, max(pace, 0.001)  # 4 s here, 20 s in an emulated guest
     result: dict = {}
-    sender = threading.Thread(target=lambda: result.update(flood(lab, count=count, interval=0.001, source_port=40001)))
+    sender = threading.Thread(
+        target=lambda: result.update(probes.flood(lab, count=count, interval=interval, source_port=40001, wait=2.0))
+    )
     start = lab.link("wan").show()["directions"]["client->server"]["counters"]["sent"]
     sender.start()
     while lab.link("wan").show()["directions"]["client->server"]["counters"]["sent"] < start + 300:
@@ -189,21 +178,23 @@ def test_set_while_traffic_flows(lab) -> None:
     assert after >= 1000 and low <= len(lost) / after <= high, f"after the change: {len(lost)} of {after} lost"
 
 
-def test_a_node_to_network_link_shapes_both_directions(lab) -> None:
+def test_a_node_to_network_link_shapes_both_directions(lab, pace: float) -> None:
     configure(lab, link="edge")
-    base = flood(lab, host="far-server", count=300, interval=0.005)["rtt_ms"]["median"]
+    base = probes.flood(lab, host="far-server", count=300, interval=0.005)["rtt_ms"]["min"]
     configure(lab, link="edge", direction="reverse", delay_ms=50.0)
-    delayed = flood(lab, host="far-server", count=300, interval=0.005)["rtt_ms"]["median"]
-    assert 49.0 <= delayed - base <= 50.0 + DELAY_TOLERANCE_MS, f"50 ms on the way in (ifb): {base} -> {delayed}"
+    delayed = probes.flood(lab, host="far-server", count=300, interval=0.005)["rtt_ms"]["min"]
+    assert 49.0 <= delayed - base <= 50.0 + DELAY_TOLERANCE_MS, (
+        f"50 ms on the way in (ifb): fastest round trip {base} -> {delayed} ms"
+    )
     configure(lab, link="edge", direction="reverse", loss=30.0)
     n = 2000
-    lost = len(flood(lab, host="far-server", count=n, interval=0.0005)["lost"])
+    lost = len(probes.flood(lab, host="far-server", count=n, interval=pace, wait=2.0)["lost"])
     low, high = binomial_interval(n, 0.3)
     assert low <= lost / n <= high, f"30% loss on the way in: lost {lost} of {n}"
     counters = lab.link("edge").show()["directions"]["far->client"]["counters"]
     assert counters["dropped"] >= lost, counters
     configure(lab, link="edge", direction="forward", loss=30.0)
-    lost = len(flood(lab, host="far-server", count=n, interval=0.0005)["lost"])
+    lost = len(probes.flood(lab, host="far-server", count=n, interval=pace, wait=2.0)["lost"])
     assert low <= lost / n <= high, f"30% loss on the way out: lost {lost} of {n}"
 
 
@@ -219,5 +210,5 @@ def test_a_seed_moves_an_auto_link_to_userspace_and_replays(lab) -> None:
     for _ in range(2):
         lab.link("edge").set(seed=5)
         # paced so that the daemon keeps up in an emulated guest: a full queue would drop by timing, not seed
-        runs.append(flood(lab, host="far-server", count=300, interval=0.005, source_port=40002)["lost"])
+        runs.append(probes.flood(lab, host="far-server", count=300, interval=0.005, source_port=40002)["lost"])
     assert runs[0] == runs[1] and runs[0], "the same seed must lose the same datagrams"

@@ -36,6 +36,7 @@ class Options:
     preload: tuple[str, ...] = ()  # host images handed to the guest, as a pull would bring them
     wheelhouse: bool = True
     smp: int = 2
+    ci: bool = False  # only the steps marked in_ci
 
 
 @dataclass

@@ -43,7 +43,8 @@ def host_base_image(checkout: Path) -> str:
 def _try(machine: Machine, options: Options) -> MachineRun:
     """One machine's run; a harness failure (image build, QEMU) is its table's one failed row."""
     try:
-        return try_machine(machine, list(STEPS), options, say, step_lines(machine.name))
+        steps = [s for s in STEPS if s.in_ci or not options.ci]
+        return try_machine(machine, steps, options, say, step_lines(machine.name))
     except (OSError, subprocess.CalledProcessError) as err:
         say(f"{machine.name}: the harness failed: {err}")
         return MachineRun(machine, 0.0, None, None, [StepResult("harness", "fail", None, str(err))], {})
@@ -60,12 +61,18 @@ def main() -> int:
     parser.add_argument("--base-from-host", action="store_true", help="hand each guest the host's base image (CI)")
     parser.add_argument("--no-wheelhouse", action="store_true", help="guests install Python packages from PyPI")
     parser.add_argument("--serial", action="store_true", help="one machine after the other (default: side by side)")
+    parser.add_argument(
+        "--ci", action="store_true", help="what CI runs: --base-from-host, and the steps marked in_ci (steps.py)"
+    )
     args = parser.parse_args()
+    args.base_from_host = args.base_from_host or args.ci
     machines = [MACHINES[name] for name in (args.machine or sorted(MACHINES))]
     preload = (host_base_image(args.checkout),) if args.base_from_host else ()
     parallel = 1 if args.serial else len(machines)
     # Two guests on two cores: one vCPU each; alone, a guest gets both.
-    options = Options(args.checkout.resolve(), preload, not args.no_wheelhouse, smp=2 if parallel == 1 else 1)
+    options = Options(
+        args.checkout.resolve(), preload, not args.no_wheelhouse, smp=2 if parallel == 1 else 1, ci=args.ci
+    )
     signal.signal(signal.SIGTERM, _terminate)
     started = time.monotonic()
     say(

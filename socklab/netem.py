@@ -69,14 +69,10 @@ def netem_args(imp: Impairment) -> Argv:
         args += ["loss", "gemodel", f"{imp.ge_p:g}%", f"{imp.ge_r:g}%", f"{imp.ge_h:g}%", f"{imp.ge_k:g}%"]
     elif imp.loss:
         args += ["loss", "random", f"{imp.loss:g}%"]
-    if imp.duplicate:
-        args += ["duplicate", f"{imp.duplicate:g}%"]
-    if imp.reorder:
-        args += ["reorder", f"{imp.reorder:g}%"]
-    if imp.corrupt:
-        args += ["corrupt", f"{imp.corrupt:g}%"]
-    if imp.rate_bps is not None:
-        args += ["rate", f"{imp.rate_bps:.0f}bit"]
+    # A change (tc qdisc replace) keeps the kernel's reorder, corrupt and rate
+    # unless it names them: each is always written, 0 to turn it off.
+    args += ["duplicate", f"{imp.duplicate:g}%", "reorder", f"{imp.reorder:g}%", "corrupt", f"{imp.corrupt:g}%"]
+    args += ["rate", f"{imp.rate_bps or 0:.0f}bit"]
     return args
 
 

@@ -134,6 +134,25 @@ def test_rate_limit_spreads_a_burst(lab) -> None:
     assert result["rtt_ms"]["max"] >= 650.0, f"100 x 1000 B at 1 Mbit/s take about 0.8 s: {result['rtt_ms']}"
 
 
+def test_a_parameter_set_back_to_zero_is_off(lab, pace: float) -> None:
+    """tc qdisc replace keeps netem's corrupt, reorder and rate unless it names
+    them: set back to 0 (or no rate), each must be off in the packets."""
+    configure(lab, corrupt=100.0)
+    configure(lab)
+    result = probes.flood(lab, count=200, interval=2 * pace, wait=2.0)
+    assert result["answered"] == 200, f"corrupt 100% stayed on after the link was set clean: {result}"
+    configure(lab, delay_ms=20.0, reorder=25.0)
+    lab.link("wan").set(direction="forward", reorder=0.0)
+    result = probes.flood(lab, count=200, interval=max(pace, 0.002), wait=2.0)
+    assert result["reordered"] == 0, f"reorder 25% stayed on after reorder 0: {result}"
+    configure(lab, rate="1mbit")
+    configure(lab)
+    burst = probes.flood(lab, count=100, interval=0.0, size=1000, wait=3.0)
+    assert burst["answered"] == 100 and burst["rtt_ms"]["max"] < 650.0, (
+        f"100 x 1000 B took as long as 1 Mbit/s would after the rate was removed: {burst}"
+    )
+
+
 def test_gilbert_elliott_losses_come_in_bursts(lab, pace: float) -> None:
     configure(lab, loss_model="gilbert-elliott", ge_p=5.0, ge_r=25.0, ge_h=100.0, ge_k=0.0)
     lost = probes.flood(lab, count=2000, interval=pace, wait=2.0)["lost"]

@@ -41,7 +41,16 @@ def test_rates_reach_tc_in_the_schemas_bits(rate: str, bits: str) -> None:
 
 def test_gilbert_elliott_maps_to_gemodel() -> None:
     imp = Impairment(loss_model="gilbert-elliott", ge_p=1, ge_r=25, ge_h=100, ge_k=0)
-    assert netem.netem_args(imp) == ["netem", "limit", "1000", "loss", "gemodel", "1%", "25%", "100%", "0%"]
+    assert netem.netem_args(imp)[:9] == ["netem", "limit", "1000", "loss", "gemodel", "1%", "25%", "100%", "0%"]
+
+
+def test_what_a_change_keeps_unless_named_is_always_named() -> None:
+    """tc qdisc replace leaves the kernel's reorder, corrupt and rate as they were
+    unless the command names them: a link set back to clean must say 0."""
+    assert netem.netem_args(Impairment()) == [
+        *("netem", "limit", "1000"),
+        *("duplicate", "0%", "reorder", "0%", "corrupt", "0%", "rate", "0bit"),
+    ]
 
 
 @pytest.mark.parametrize(

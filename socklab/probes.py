@@ -98,6 +98,46 @@ def flood(
         raise SocklabError(f"flood from {node} to {host} gave no result: {result.output.strip()[-500:]}") from None
 
 
+def udp_counters(lab: "RunningLab", node: str) -> dict[str, int]:
+    """The UDP counters of ``node``'s network stack (/proc/net/snmp): InDatagrams,
+    OutDatagrams, RcvbufErrors (arrived, but its socket had no room), ..."""
+    lines = [line.split() for line in lab.exec(node, ["cat", "/proc/net/snmp"]).stdout.splitlines()]
+    names, values = (line[1:] for line in lines if line[:1] == ["Udp:"])
+    return {name: int(value) for name, value in zip(names, values)}
+
+
+class Crossing:
+    """What a link did to the datagrams one node sent another, counted in the two
+    nodes' kernels: sent = the sender's OutDatagrams, arrived = the receiver's
+    InDatagrams + RcvbufErrors. A slow program (an emulated guest's server) drops
+    nothing here: a datagram its socket had no room for has still crossed.
+
+        with probes.Crossing(lab, "client", "server") as crossing:
+            probes.flood(lab, ...)
+        crossing.lost
+    """
+
+    def __init__(self, lab: "RunningLab", sender: str, receiver: str) -> None:
+        self.lab, self.sender, self.receiver = lab, sender, receiver
+        self.sent = self.arrived = 0
+
+    def _counts(self) -> tuple[int, int]:
+        out, got = udp_counters(self.lab, self.sender), udp_counters(self.lab, self.receiver)
+        return out["OutDatagrams"], got["InDatagrams"] + got["RcvbufErrors"]
+
+    def __enter__(self) -> "Crossing":
+        self._before = self._counts()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        after = self._counts()
+        self.sent, self.arrived = after[0] - self._before[0], after[1] - self._before[1]
+
+    @property
+    def lost(self) -> int:
+        return self.sent - self.arrived
+
+
 PACES = (0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02)
 
 

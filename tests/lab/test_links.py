@@ -131,3 +131,17 @@ def test_backend_netem_fails_clearly_without_netem_and_auto_falls_back(lab) -> N
         with pytest.raises(SocklabError, match="no sch_netem"):
             up(load_lab(path), backend, Options(instance=f"netem-{lab.instance}", ephemeral=True))
     assert not backend.containers({"org.socklab.lab": f"netem-{lab.instance}"})
+
+
+def test_the_kernels_count_the_drops_the_link_counts(lab) -> None:
+    """probes.Crossing (what left the client's kernel and never reached the server's)
+    agrees with the daemon's own count: the measure the netem twins rely on."""
+    configure(lab, seed=5, loss=30.0)
+
+    def dropped() -> int:
+        return lab.link("wan").show()["directions"]["client->server"]["counters"]["dropped"]
+
+    before = dropped()
+    with probes.Crossing(lab, "client", "server") as counted:
+        probes.flood(lab, host=lab.address("server"), count=500)
+    assert counted.sent == 500 and counted.lost == dropped() - before > 50, (counted.sent, counted.lost, before)

@@ -1,7 +1,7 @@
 """Making a submission runnable: a ``main.py`` is packed, a Dockerfile is built.
 
 A ``main.py`` submission needs no image of its own: its files travel,
-packed, in the command of a ``socklab/base`` container, where the guard
+packed, in the command of a ``socklab/base`` container, where ``unpack.py``
 unpacks them into its /tmp (a tmpfs) and runs ``python3 -u main.py`` there. That costs
 nothing, where a docker build costs a second per step, which matters with a
 class of a hundred.
@@ -125,7 +125,7 @@ def build(
     if not program:
         raise BuildFailed("the image has no CMD: nothing to run")
     if config.get("Entrypoint"):
-        # The grader starts the program itself, under its guard, so the
+        # The grader starts the program itself (after unpacking), so the
         # image must not put an ENTRYPOINT in front of that command.
         image = _build(
             client,

@@ -25,9 +25,12 @@ from ..pcap import Packet, read_pcap
 from .build import WORKDIR
 
 if TYPE_CHECKING:
+    from ..docker_backend import ExecResult
     from ..lab import RunningLab
 
 Verdict = tuple[bool, str]
+# Runs a client once: (program or None for its own, standard input, environment, timeout).
+Launch = Callable[[Optional[Sequence[str]], str, dict[str, str], float], "ExecResult"]
 Check = Callable[..., Verdict]
 CHECKS: dict[str, Check] = {}
 SHOWN = 60  # characters of a message shown in an output before it is cut
@@ -49,9 +52,10 @@ class Target:
     """Where the code under test runs, and how the checks reach it.
 
     A server is measured from ``measure_from`` at its address and ``port``.
-    A client is run as ``command`` (argv, in its node) with ``SERVER_HOST``
-    set to the address of the node ``server`` or, when ``server`` is a
-    network, to that network's broadcast address.
+    A client is run as ``command`` (argv, in its node), or by ``launch``
+    when given, with ``SERVER_HOST`` set to the address of the node
+    ``server`` or, when ``server`` is a network, to that network's
+    broadcast address.
     """
 
     node: str
@@ -60,6 +64,7 @@ class Target:
     measure_from: Optional[str] = None
     server: Optional[str] = None
     command: tuple[str, ...] = ()
+    launch: Optional[Launch] = None
 
 
 @dataclass(frozen=True)
@@ -112,14 +117,18 @@ class Context:
     def run_client(self, line: str, port: Optional[int] = None, timeout: Optional[float] = None) -> ClientRun:
         """Run the client once with ``line`` on its standard input."""
         environment = {"SERVER_HOST": self.server_host(), "SERVER_PORT": str(port or self.target.port)}
+        return self.run(line + "\n", environment, timeout or self.timeout)
+
+    def run(
+        self, input: str, environment: dict[str, str], timeout: float, program: Optional[Sequence[str]] = None
+    ) -> ClientRun:
+        """Run the client (or ``program`` where it runs) once, and time it."""
         started = time.monotonic()
-        result = self.lab.exec(
-            self.target.node,
-            list(self.target.command),
-            input=line + "\n",
-            timeout=timeout or self.timeout,
-            environment=environment,
-        )
+        if self.target.launch is not None:
+            result = self.target.launch(program, input, environment, timeout)
+        else:
+            argv = list(program or self.target.command)
+            result = self.lab.exec(self.target.node, argv, input=input, timeout=timeout, environment=environment)
         return ClientRun(result.exit_code, result.stdout, result.stderr, time.monotonic() - started)
 
 
@@ -651,10 +660,7 @@ def client_by_name(
         # The lab's DNS asks servers outside, which a grading lab cannot
         # reach: one short try, so that the lookup fails in a second, not in 10.
         environment["RES_OPTIONS"] = "timeout:1 attempts:1"
-    started = time.monotonic()
-    command = list(ctx.target.command)
-    result = lab.exec(ctx.target.node, command, input=input + "\n", timeout=CLIENT_RUN, environment=environment)
-    run = ClientRun(result.exit_code, result.stdout, result.stderr, time.monotonic() - started)
+    run = ctx.run(input + "\n", environment, CLIENT_RUN)
     given = f"gave it SERVER_HOST={name!r} and {input!r} on its standard input"
     if gives_up:
         if "server seems down" in run.stdout + run.stderr and run.exit_code != 0:
@@ -682,7 +688,7 @@ def pcap_backoff(
 ) -> Verdict:
     """The capture the student submitted (``file``, beside main.py) shows
     their client's datagrams leaving on the lecture's doubling schedule."""
-    result = lab.exec(ctx.target.node, ["python3", "-c", READ_FILE, f"{WORKDIR}/{file}"], timeout=20)
+    result = ctx.run("", {}, 20, program=["python3", "-c", READ_FILE, f"{WORKDIR}/{file}"])
     if result.exit_code != 0:
         error = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "it could not be read"
         return False, f"found no {file} beside your main.py: {_cut(error, 200)}"

@@ -22,21 +22,24 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Callable, Optional, Sequence
 
 import docker.errors
+from docker.models.containers import Container
 
 from .. import labels as L
-from ..docker_backend import DockerBackend
+from ..docker_backend import DockerBackend, ExecResult
 from ..errors import NodeNotReady, SocklabError
 from ..lab import Options, RunningLab, up
 from ..model import Ready
 from ..readiness import wait_ready
 from .assignment import Assignment, CheckSpec
-from .build import BUILD_TIMEOUT, BuildFailed, build, remove
-from .checks import CHECKS, Context, Target
-from .results import BUILD_FAILED, GRADED, GRADER_ERROR, NOT_READY, NOT_STARTED, TIMED_OUT, SubmissionResult, TestResult
-from .sandbox import STUDENT, client_command, fence, readiness, sandboxed_lab
+from .build import BUILD_TIMEOUT, BuildFailed, Runnable, build, remove
+from .checks import CHECKS, Context, Launch, Target
+from .program import Program, run_once
+from .results import BUILD_FAILED, GRADED, GRADER_ERROR, NOT_READY, TIMED_OUT, SubmissionResult, TestResult
+from .sandbox import HOLDER, STUDENT, fence, program_command, program_environment, readiness, sandboxed_lab
 from .submissions import Submission
 
 LOG_LINES = 30  # of a program's output, shown when something failed
+TAIL_CHARACTERS = 4000  # at most, of those lines: one line can be a megabyte
 SETTLE = 0.25  # seconds a server gets to crash after a check, before the next one
 # What a check may meet when the code under test misbehaves: these fail the
 # check. Anything else is a bug of ours and stops this submission's grading.
@@ -104,9 +107,11 @@ def _attempt(spec: CheckSpec, running: RunningLab, target: Target, memo: dict) -
         return False, f"the check could not finish: {err}"
 
 
-def target(assignment: Assignment, command: tuple[str, ...] = ()) -> Target:
+def target(assignment: Assignment, command: tuple[str, ...] = (), launch: Optional[Launch] = None) -> Target:
+    """Where the code under test runs: a client is run as ``command`` in its
+    node, or by ``launch`` (the grader's: a container of its own per run)."""
     return Target(
-        assignment.node, assignment.kind, assignment.port, assignment.measure_from, assignment.server, command
+        assignment.node, assignment.kind, assignment.port, assignment.measure_from, assignment.server, command, launch
     )
 
 
@@ -250,39 +255,72 @@ class Batch:
                 submission.name, assignment, BUILD_FAILED, f"the submission could not be built ({err.reason})", output
             )
         running = up(
-            sandboxed_lab(assignment, runnable),
-            backend,
-            Options(instance=instance, ephemeral=True, sandboxes={node: STUDENT}),
+            sandboxed_lab(assignment), backend, Options(instance=instance, ephemeral=True, sandboxes={node: HOLDER})
         )
-        try:
-            fence(running, node)
-        except (SocklabError, docker.errors.APIError):
-            if expired():
-                raise
-            output = f"Your container stopped as soon as it started.\n\nIts output:\n{_tail(_logs(running, node)) or '(nothing)'}"
-            return SubmissionResult.unrun(
-                submission.name, assignment, NOT_STARTED, "the container stopped as soon as it started", output
-            )
+        holder = running.container(node)
+        fence(running, node)  # before the student's program exists
+        labels = dict(holder.labels, **{L.ROLE: "program"})
         if assignment.kind == "client":
-            tests = run_checks(assignment, running, target(assignment, client_command(runnable)), expired)
-            return SubmissionResult(
-                submission.name, assignment.name, GRADED, tests
-            )  # a client's output is in its checks'
+            launch = Launcher(backend, holder, runnable, labels)
+            tests = run_checks(assignment, running, target(assignment, launch=launch), expired)
+            return SubmissionResult(submission.name, assignment.name, GRADED, tests)  # its output is in its checks'
+        program = Program(
+            backend,
+            holder.id,
+            f"{holder.name}-program",
+            runnable.image,
+            program_command(runnable),
+            program_environment(assignment),
+            labels,
+            STUDENT,
+        )
+        program.start()
         try:
-            wait_ready(backend, node, running.container(node).id, readiness(assignment))
+            wait_ready(backend, node, holder.id, readiness(assignment), watch=program.id)
         except NodeNotReady as err:
             if expired():
                 raise
-            return _never_ready(submission, assignment, err)
+            return _never_ready(submission, assignment, err, _program_output(program))
         tests = run_checks(
-            assignment, running, target(assignment), expired, Revival(running, node, readiness(assignment))
+            assignment, running, target(assignment), expired, Revival(running, node, program, readiness(assignment))
         )
         output = (
             ""
             if all(t.passed for t in tests)
-            else f"Your server's last output lines:\n{_tail(_logs(running, node)) or '(nothing)'}"
+            else f"Your server's last output lines:\n{_program_output(program) or '(nothing)'}"
         )
         return SubmissionResult(submission.name, assignment.name, GRADED, tests, output)
+
+
+class Launcher:
+    """Runs a client submission for a check, in a new container each time
+    (a fresh /tmp: nothing carries over from one run to the next) in the
+    fenced holder's network namespace; ``program`` replaces the
+    submission's own command (to read one of its files)."""
+
+    def __init__(self, backend: DockerBackend, holder: Container, runnable: Runnable, labels: dict[str, str]) -> None:
+        self.backend = backend
+        self.holder = holder
+        self.runnable = runnable
+        self.labels = labels
+        self.runs = 0
+
+    def __call__(
+        self, program: Optional[Sequence[str]], input: str, environment: dict[str, str], timeout: float
+    ) -> ExecResult:
+        self.runs += 1
+        return run_once(
+            self.backend,
+            self.holder.id,
+            f"{self.holder.name}-run{self.runs}",
+            self.runnable.image,
+            program_command(self.runnable, program),
+            environment,
+            self.labels,
+            STUDENT,
+            input,
+            timeout,
+        )
 
 
 class Revival:
@@ -290,51 +328,55 @@ class Revival:
     so that one crash costs the checks that cause it, not all that follow.
 
     A crash comes a moment after the client that caused it has gone: the
-    server gets that moment before it is looked at.
+    server gets that moment before it is looked at. Its holder, fenced,
+    stays up all along.
     """
 
-    def __init__(self, running: RunningLab, node: str, ready: Ready) -> None:
+    def __init__(self, running: RunningLab, node: str, program: Program, ready: Ready) -> None:
         self.running = running
         self.node = node
+        self.program = program
         self.ready = ready
         self.first = True
 
     def __call__(self) -> str:
-        backend, container = self.running.backend, self.running.container(self.node)
         if not self.first:
             time.sleep(SETTLE)
         self.first = False
-        if backend.state(container.id).get("Running"):
+        if self.program.running():
             return ""
-        backend.start(container.id)
-        container.reload()  # its addresses, should they change
-        fence(self.running, self.node)
+        if self.program.over_limit:
+            raise SocklabError(self.program.explain())
+        self.program.wait(SETTLE)  # the rest of its output
+        self.program.start()
+        holder = self.running.container(self.node)
         try:
-            wait_ready(backend, self.node, container.id, self.ready)
+            wait_ready(self.running.backend, self.node, holder.id, self.ready, watch=self.program.id)
         except NodeNotReady as err:
             raise SocklabError(f"your server had stopped and did not become ready again: {err}") from None
         return "(Your server had stopped; it was started again for this check.)\n"
 
 
-def _never_ready(submission: Submission, assignment: Assignment, err: NodeNotReady) -> SubmissionResult:
+def _never_ready(submission: Submission, assignment: Assignment, err: NodeNotReady, output: str) -> SubmissionResult:
     how = f"{'listening on TCP' if assignment.ready == 'tcp' else 'bound to UDP'} port {assignment.port}"
     why = err.reason
-    output = f"Your server never became ready: the grader waited {assignment.ready_timeout:g} s for it to be {how}"
-    output += (f", but {why}." if "exited" in why else ".") + f"\n\nIts output:\n{_tail(err.last_logs) or '(nothing)'}"
+    text = f"Your server never became ready: the grader waited {assignment.ready_timeout:g} s for it to be {how}"
+    text += (f", but {why}." if "exited" in why else ".") + f"\n\nIts output:\n{output or '(nothing)'}"
     reason = f"the server never became ready ({how} within {assignment.ready_timeout:g} s)"
-    return SubmissionResult.unrun(submission.name, assignment, NOT_READY, reason, output)
+    return SubmissionResult.unrun(submission.name, assignment, NOT_READY, reason, text)
 
 
-def _logs(running: RunningLab, node: str) -> str:
-    """A node's output, or nothing once the watchdog has taken the lab down."""
-    try:
-        return running.logs(node)
-    except docker.errors.APIError:
-        return ""
+def _program_output(program: Program) -> str:
+    """The last lines of what the program printed, and why it stopped when that is known."""
+    program.wait(1.0 if not program.running() else 0)  # an exited program's last lines are on their way
+    note = program.explain()
+    return _tail(program.output()) + (f"\n{note}" if note else "")
 
 
-def _tail(text: str, lines: int = LOG_LINES) -> str:
-    return "\n".join(text.strip().splitlines()[-lines:])
+def _tail(text: str, lines: int = LOG_LINES, characters: int = TAIL_CHARACTERS) -> str:
+    """The last lines of an output, and no more than ``characters`` of them."""
+    tail = "\n".join(text.strip().splitlines()[-lines:])
+    return tail if len(tail) <= characters else f"(...)\n{tail[-characters:]}"
 
 
 def grade_submissions(

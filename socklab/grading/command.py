@@ -19,6 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional, Sequence
 
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .. import labels as L
@@ -30,7 +31,7 @@ from ..lab import remove_stale
 from .assignment import load_assignment
 from .build import remove
 from .course import Course
-from .report import points, write_gradebook, write_junit, write_submission
+from .report import points, shown, write_gradebook, write_junit, write_submission
 from .results import SubmissionResult
 from .roster import load_roster
 from .runner import Batch
@@ -82,7 +83,7 @@ def grade_command(
             course.record(result)
             write_submission(out, result)
             progress.advance(task)
-            progress.update(task, description=f"graded {result.name}")
+            progress.update(task, description=f"graded {_name(result.name)}")
 
         graded = Batch(spec, jobs, course.assignment_of).grade(found, done)
     results = sorted(graded + course.reused, key=lambda r: r.name)
@@ -96,7 +97,7 @@ def grade_command(
         ["submission", "score", "max", "checks passed", "status", "time"],
         [
             (
-                r.name,
+                _name(r.name),
                 points(r.score),
                 points(r.max_score),
                 f"{sum(t.passed for t in r.tests)}/{len(r.tests)}",
@@ -108,9 +109,16 @@ def grade_command(
     )
     ungraded = [r.name for r in results if not r.graded]
     if ungraded:
-        output.error(f"the grader failed on {len(ungraded)} submission(s): {', '.join(ungraded)} (see their report.md)")
+        names = ", ".join(_name(name) for name in ungraded)
+        output.error(f"the grader failed on {len(ungraded)} submission(s): {names} (see their report.md)")
         return 1
     return 0
+
+
+def _name(folder: str) -> str:
+    """A submission's folder name as the terminal shows it: as text, never as
+    rich markup or escape sequences (a student may choose it)."""
+    return escape(shown(folder, newlines=False))
 
 
 def remove_stale_images(backend: DockerBackend) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import ipaddress
 import secrets
 import struct
 import time
@@ -34,6 +35,8 @@ Launch = Callable[[Optional[Sequence[str]], str, dict[str, str], float], "ExecRe
 Check = Callable[..., Verdict]
 CHECKS: dict[str, Check] = {}
 SHOWN = 60  # characters of a message shown in an output before it is cut
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
+PROOF = 64  # characters of a question (and of its answer) a capture must show
 CLIENT_RUN = 6.0  # seconds a client gets to answer: past that it is stopped, as hung
 
 
@@ -422,14 +425,71 @@ def xmlrpc_calls(lab: "RunningLab", ctx: Context, calls: Sequence[dict] = ()) ->
 # --- Clients -----------------------------------------------------------------
 
 
-def _clean_run(lab: "RunningLab", ctx: Context, input: str, link: Optional[str]) -> ClientRun:
-    """The client asked ``input`` once, over a link without loss."""
+def _clean_run(lab: "RunningLab", ctx: Context, input: str, link: Optional[str]) -> "Answered":
+    """The client asked ``input`` once, over a link without loss (see :func:`_answered`)."""
     key = ("clean", input, link)
     if key not in ctx.memo:
         if link:
             lab.link(link).set(**impairment_changes({"loss": "0%"}))
-        ctx.memo[key] = ctx.run_client(input, timeout=CLIENT_RUN)
+        ctx.memo[key] = _answered(lab, ctx, input, {}, CLIENT_RUN)
     return ctx.memo[key]
+
+
+@dataclass(frozen=True)
+class Answered:
+    """A client run whose answer is proven from outside the client.
+
+    ``asked`` is what it was given: the check's input and a word drawn for
+    this run alone, so that no answer can be guessed or kept from an earlier
+    run; ``missing`` is what the capture made in the client's network
+    namespace lacks (the question leaving for the server's port, the answer
+    coming back from another node), or nothing.
+    """
+
+    run: ClientRun
+    asked: str
+    missing: str
+
+    def expected(self, input: str, answer: str) -> str:
+        """An answer to ``input`` as it reads for this run's question."""
+        return answer.replace(input.upper(), self.asked.upper())
+
+
+def _answered(
+    lab: "RunningLab", ctx: Context, input: str, environment: dict[str, str], timeout: float, word: bool = True
+) -> Answered:
+    """Run the client once, asked ``input`` (and a word of its own with
+    ``word``), under a capture in its network namespace."""
+    asked = f"{input} {''.join(secrets.choice(LETTERS) for _ in range(8))}" if word else input
+    port = ctx.target.port
+    environment = {"SERVER_PORT": str(port), **environment}
+    environment.setdefault("SERVER_HOST", ctx.server_host())
+    with lab.capture(ctx.target.node, filter=f"port {port}") as capture:
+        run = ctx.run(asked + "\n", environment, timeout)
+    return Answered(run, asked, _unproven(capture.packets, port, _own(lab, ctx.target.node), asked))
+
+
+def _own(lab: "RunningLab", node: str) -> set[str]:
+    """A node's addresses: what it sends to itself proves nothing."""
+    return {address for pair in lab.addresses(node).values() for address in pair if address}
+
+
+def _unproven(packets: Sequence[Packet], port: int, own: set[str], asked: str) -> str:
+    """What the packets lack to show ``asked`` leaving for ``port`` on
+    another node and its upper-cased answer coming back from one."""
+
+    def elsewhere(address: str) -> bool:
+        return address not in own and not ipaddress.ip_address(address).is_loopback
+
+    sent = b"".join(p.payload for p in packets if p.dport == port and elsewhere(p.dst))
+    back = b"".join(p.payload for p in packets if p.sport == port and elsewhere(p.src))
+    # The start of each is enough (the letters are drawn for the run), and
+    # keeps a long answer's segment the capture may miss from mattering.
+    if asked[:PROOF].encode() not in sent:
+        return f"no packet carrying {_show(asked)} left it for port {port} of another node"
+    if asked.upper()[:PROOF].encode() not in back:
+        return f"its question left, but no answer carrying {_show(asked.upper())} came back to it"
+    return ""
 
 
 def _silent_run(
@@ -466,8 +526,13 @@ def client_prints(
     """The client prints the expected answers (``every`` one of them, or at
     least one): on a line that ends with the answer, or ``anywhere``; each
     after the word ``prefix`` its variant's server puts in front."""
-    run = _clean_run(lab, ctx, input, link)
-    expect = [_lead(prefix) + e for e in expect]
+    answered = _clean_run(lab, ctx, input, link)
+    run, asked = answered.run, answered.asked
+    expect = [answered.expected(input, _lead(prefix) + e) for e in expect]
+    input = asked
+    if answered.missing:
+        never = f"the server's answer never reached it ({answered.missing})"
+        return False, f"gave it {input!r} on its standard input: {never}; {run.describe()}"
     found = [e for e in expect if (e in run.stdout if anywhere else any(line.endswith(e) for line in run.lines))]
     if len(found) < (len(expect) if every else 1):
         missing = [e for e in expect if e not in found]
@@ -482,7 +547,11 @@ def client_exits(
     lab: "RunningLab", ctx: Context, input: str = "hello world", within: float = 5.0, link: Optional[str] = None
 ) -> Verdict:
     """Once answered, the client exits with status 0 within ``within`` seconds."""
-    run = _clean_run(lab, ctx, input, link)
+    answered = _clean_run(lab, ctx, input, link)
+    run, input = answered.run, answered.asked
+    if answered.missing:
+        never = f"the server's answer never reached it ({answered.missing})"
+        return False, f"gave it {input!r}: {never}; {run.describe()}"
     if run.exit_code != 0 or run.seconds > within:
         return False, f"gave it {input!r}, expected it to finish with status 0 within {within:g} s: {run.describe()}"
     return True, f"it finished with status 0 after {run.seconds:.1f} s"
@@ -535,10 +604,15 @@ def client_backoff(
 @check("client-long-line")
 def client_long_line(lab: "RunningLab", ctx: Context, size: int = 10000) -> Verdict:
     """A line of ``size`` letters comes back whole, upper-cased: more than
-    one recv() of the slide's 2048 bytes holds."""
-    sent = _letters(size)
-    run = ctx.run_client(sent, timeout=CLIENT_RUN)
+    one recv() of the slide's 2048 bytes holds. The letters are drawn for
+    the run, and the capture must show them going to the server and back."""
+    sent = "".join(secrets.choice(LETTERS) for _ in range(size))
+    answered = _answered(lab, ctx, sent, {}, CLIENT_RUN, word=False)
+    run = answered.run
     longest = max(run.lines, key=len, default="")
+    if answered.missing:
+        never = f"the server's answer never reached it ({answered.missing})"
+        return False, f"gave it a line of {size} letters on its standard input: {never}; {run.describe()}"
     if sent.upper() in run.stdout:
         return True, f"gave it a line of {size} letters, it printed them all back upper-cased"
     got = f"its longest line has {len(longest)} characters" + (", upper-cased letters" if longest.isupper() else "")
@@ -556,14 +630,15 @@ def _received_logs(lab: "RunningLab", node: str, since: int) -> list[str]:
 def client_delivers(lab: "RunningLab", ctx: Context, size: int = 5_000_000) -> Verdict:
     """A line of ``size`` letters reaches the slow reader whole: the client
     prints its answer, and the server's log says how much arrived."""
-    sent = "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(64)) * (size // 64)
+    sent = "".join(secrets.choice(LETTERS) for _ in range(64)) * (size // 64)
     expected = f"received {len(sent)} bytes sha256 {hashlib.sha256(sent.encode()).hexdigest()}"
     server = ctx.target.server or ""
     since = len(lab.logs(server).splitlines())
     run = ctx.run_client(sent, timeout=CLIENT_RUN + 4)
     seen = _received_logs(lab, server, since)
     what = f"gave it a line of {len(sent)} letters on its standard input"
-    if expected in run.stdout:
+    whole = any(line.startswith("received ") and line.endswith(f" {len(sent)} bytes") for line in seen)
+    if expected in run.stdout and whole:  # printed, and the server's log says all of it arrived
         return True, f"{what}; the server got all of it and the client printed {_show(expected)}"
     arrived = f"the server logged {_show(seen[-1])}" if seen else "the server logged no message from it"
     return False, f"{what}, expected the server's answer {_show(expected)}; {arrived}; {run.describe()}"
@@ -660,7 +735,14 @@ def client_by_name(
         # The lab's DNS asks servers outside, which a grading lab cannot
         # reach: one short try, so that the lookup fails in a second, not in 10.
         environment["RES_OPTIONS"] = "timeout:1 attempts:1"
-    run = ctx.run(input + "\n", environment, CLIENT_RUN)
+    if gives_up:
+        run = ctx.run(input + "\n", environment, CLIENT_RUN)
+    else:
+        answered = _answered(lab, ctx, input, environment, CLIENT_RUN)
+        run, expect, input = answered.run, answered.expected(input, expect), answered.asked
+        if answered.missing:
+            given = f"gave it SERVER_HOST={name!r} and {input!r} on its standard input"
+            return False, f"{given}: the server's answer never reached it ({answered.missing}); {run.describe()}"
     given = f"gave it SERVER_HOST={name!r} and {input!r} on its standard input"
     if gives_up:
         if "server seems down" in run.stdout + run.stderr and run.exit_code != 0:

@@ -9,6 +9,7 @@ must not stop the batch; a path that does not exist is bad input.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Optional
@@ -29,6 +30,31 @@ class Submission:
         if (self.path / "main.py").is_file():
             return "main.py"
         return None
+
+
+SKIPPED = ("__pycache__", ".git")  # never part of what is graded
+
+
+def walk(folder: Path) -> list[Path]:
+    """Everything under a submission's folder, sorted, as ``rglob("*")``
+    lists it but without recursion (a student can nest folders a thousand
+    deep) and without following symbolic links; ``SKIPPED`` folders left out."""
+    found: list[Path] = []
+    pending = [folder]
+    while pending:
+        directory = pending.pop()
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            continue  # unreadable: left out, as rglob does
+        for entry in entries:
+            if entry.name in SKIPPED:
+                continue
+            path = Path(entry.path)
+            found.append(path)
+            if entry.is_dir(follow_symlinks=False):
+                pending.append(path)
+    return sorted(found, key=lambda p: p.relative_to(folder).parts)
 
 
 def find_submissions(paths: Iterable[Path]) -> list[Submission]:

@@ -29,7 +29,7 @@ from ..errors import BadInput
 from ..images import ensure_images
 from ..lab import remove_stale
 from .assignment import load_assignment
-from .build import remove
+from .build import remove_images
 from .course import Course
 from .report import points, shown, write_gradebook, write_junit, write_submission
 from .results import SubmissionResult
@@ -85,7 +85,10 @@ def grade_command(
             progress.advance(task)
             progress.update(task, description=f"graded {_name(result.name)}")
 
-        graded = Batch(spec, jobs, course.assignment_of).grade(found, done)
+        batch = Batch(spec, jobs, course.assignment_of)
+        graded = batch.grade(found, done)
+    if batch.leftovers:
+        output.error(f"could not remove (a later run removes them): {'; '.join(batch.leftovers)}")
     results = sorted(graded + course.reused, key=lambda r: r.name)
     write_gradebook(out, results)
     write_junit(out, results)
@@ -122,7 +125,8 @@ def _name(folder: str) -> str:
 
 
 def remove_stale_images(backend: DockerBackend) -> None:
-    """Submission images left by a grader that was killed."""
-    for image in backend.client.images.list(filters={"label": [f"{L.PROJECT}=1", f"{L.IMAGE_ROLE}=submission"]}):
-        if not L.process_alive(image.labels or {}):
-            remove(backend.client, [image.id])
+    """Submission images (intermediate ones too) left by a grader that was killed."""
+    images = backend.api.images(all=True, filters={"label": [f"{L.PROJECT}=1", f"{L.IMAGE_ROLE}=submission"]})
+    stale = {(i.get("Labels") or {}).get(L.LAB) for i in images if not L.process_alive(i.get("Labels") or {})}
+    for instance in sorted(name for name in stale if name):
+        remove_images(backend.client, {L.LAB: instance})

@@ -31,7 +31,7 @@ from ..lab import Options, RunningLab, up
 from ..model import Ready
 from ..readiness import wait_ready
 from .assignment import Assignment, CheckSpec
-from .build import BUILD_TIMEOUT, BuildFailed, Runnable, build, remove
+from .build import BUILD_TIMEOUT, BuildFailed, Runnable, build, remove_images
 from .checks import CHECKS, Context, Launch, Target
 from .program import Program, run_once
 from .results import BUILD_FAILED, GRADED, GRADER_ERROR, NOT_READY, TIMED_OUT, SubmissionResult, TestResult
@@ -142,8 +142,8 @@ class Watchdog:
 class Batch:
     """The submissions of one assignment being graded, N at a time.
 
-    It knows what each submission in flight has created, so that an
-    interrupted batch (Ctrl-C) removes it all.
+    It knows which submissions are in flight, so that an interrupted batch
+    (Ctrl-C) removes all they created: their labs and images, found by label.
     """
 
     def __init__(
@@ -154,8 +154,9 @@ class Batch:
         self.jobs = jobs
         self.backend = DockerBackend()
         self._lock = threading.Lock()
-        self._in_flight: dict[str, list[str]] = {}  # instance -> images made
+        self._in_flight: set[str] = set()  # lab instances
         self._stopped = threading.Event()
+        self.leftovers: list[str] = []  # what could not be removed, said at the end (stale cleanup gets it later)
 
     def grade(
         self, submissions: Sequence[Submission], on_done: Callable[[SubmissionResult], None] = lambda r: None
@@ -179,27 +180,46 @@ class Batch:
         """Stop: remove every lab and image of the submissions in flight."""
         self._stopped.set()
         with self._lock:
-            in_flight = dict(self._in_flight)
-        for instance, made in in_flight.items():
-            self._clean(instance, made)
+            in_flight = set(self._in_flight)
+        for instance in in_flight:
+            self._clean(instance)
 
-    def _clean(self, instance: str, made: list[str], backend: Optional[DockerBackend] = None) -> None:
+    def _clean(self, instance: str, backend: Optional[DockerBackend] = None) -> None:
+        """Remove a submission's lab and images; never raises, since the
+        submission's result stands whatever happens here."""
         backend = backend or self.backend
-        backend.remove({L.LAB: instance})
-        remove(backend.client, made)
+        left = []
+        try:
+            backend.remove({L.LAB: instance})
+        except docker.errors.DockerException as err:
+            left.append(f"the lab {instance} ({err})")
+        images = remove_images(backend.client, {L.LAB: instance})
+        if images:
+            left.append(f"{len(images)} image(s) of {instance}")
+        with self._lock:
+            self.leftovers += left
 
     def grade_one(self, submission: Submission) -> SubmissionResult:
-        """Grade one submission; never raises, whatever the submission does."""
+        """Grade one submission; never raises: whatever happens becomes its
+        result, the student's failure or, when it is ours, a grader error."""
         started = time.monotonic()
+        try:
+            result = self._grade_one(submission)
+        except Exception as err:  # before its lab exists: its variant, Docker out of reach...
+            reason = f"the grader failed: {type(err).__name__}: {err}"
+            result = SubmissionResult.unrun(submission.name, self.assignment, GRADER_ERROR, reason, reason)
+        result.execution_time = time.monotonic() - started
+        return result
+
+    def _grade_one(self, submission: Submission) -> SubmissionResult:
         assignment = self.variant(submission) if self.variant else self.assignment
         instance = instance_name(assignment, submission)
-        made: list[str] = []
         with self._lock:
-            self._in_flight[instance] = made
+            self._in_flight.add(instance)
         backend = DockerBackend()  # its own connections: the jobs run side by side
-        watchdog = Watchdog(assignment.timeout, lambda: backend.remove({L.LAB: instance}))
+        watchdog = Watchdog(assignment.timeout, lambda: self._clean(instance, backend))
         try:
-            result = self._grade(backend, assignment, submission, instance, made, watchdog.expired.is_set)
+            result = self._grade(backend, assignment, submission, instance, watchdog.expired.is_set)
         except Exception as err:
             status = TIMED_OUT if watchdog.expired.is_set() else GRADER_ERROR
             reason = (
@@ -210,12 +230,9 @@ class Batch:
             result = SubmissionResult.unrun(submission.name, assignment, status, reason, reason)
         finally:
             watchdog.cancel()
-            try:
-                self._clean(instance, made, backend)
-            finally:
-                with self._lock:
-                    self._in_flight.pop(instance, None)
-        result.execution_time = time.monotonic() - started
+            self._clean(instance, backend)
+            with self._lock:
+                self._in_flight.discard(instance)
         if watchdog.expired.is_set() and result.status == GRADED:
             result.status = TIMED_OUT
             result.output = f"The submission ran past its {assignment.timeout:g} s: the checks left were not run."
@@ -227,7 +244,6 @@ class Batch:
         assignment: Assignment,
         submission: Submission,
         instance: str,
-        made: list[str],
         expired: Callable[[], bool],
     ) -> SubmissionResult:
         node = assignment.node
@@ -244,7 +260,6 @@ class Batch:
                 submission,
                 f"socklab/submission:{instance}",
                 labels,
-                made,
                 timeout=min(assignment.timeout, BUILD_TIMEOUT),
             )
         except BuildFailed as err:

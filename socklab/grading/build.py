@@ -200,6 +200,8 @@ def _build(client: docker.DockerClient, data: bytes, tag: str, labels: dict[str,
     try:
         for event in client.api._stream_helper(response, decode=True):
             if "error" in event:
+                if expired.is_set():  # the daemon's word on the step the deadline cut short
+                    break
                 raise BuildFailed("the Dockerfile does not build: " + str(event["error"]).strip(), _shown(log))
             log.append(_COLOUR.sub("", str(event.get("stream", ""))))
             if isinstance(event.get("aux"), dict) and "ID" in event["aux"]:

@@ -152,7 +152,8 @@ def _compare(
         if len(expected) > SHOWN and len(got) != len(expected):
             return (
                 False,
-                f"sent {_show(sent)} {what}, expected the {len(expected)} characters back upper-cased, got {len(got)}: {_show(got)}",
+                f"sent {_show(sent)} {what}, expected the {len(expected)} characters back upper-cased, "
+                f"got {len(got)}: {_show(got)}",
             )
         return False, f"sent {_show(sent)} {what}, expected {_show(expected)}, got {_show(got)}"
     return True, f"sent {_show(sent)} {what}, got {_show(got)}"
@@ -253,7 +254,8 @@ def tcp_next_clients(lab: "RunningLab", ctx: Context, clients: int = 3) -> Verdi
             )
             return (
                 False,
-                f"client {index + 1} of {clients}, connecting after client {index} had closed, sent {_show(message)}: {how}",
+                f"client {index + 1} of {clients}, connecting after client {index} had closed, "
+                f"sent {_show(message)}: {how}",
             )
     return True, f"{clients} clients, one after the other, were each answered"
 
@@ -267,18 +269,22 @@ def tcp_concurrent(lab: "RunningLab", ctx: Context, holders: int = 3, wait: floa
     if result["holders_served"] < holders:
         return (
             False,
-            f"opened {holders} connections one after the other, each sending a message: only {result['holders_served']} got their answer within {wait:g} s while the earlier ones stayed open",
+            f"opened {holders} connections one after the other, each sending a message: "
+            f"only {result['holders_served']} got their answer within {wait:g} s while the earlier ones stayed open",
         )
     if not result["answered_while_held"]:
         return (
             False,
-            f"while {holders} clients kept their connections open, a new client sent 'newcomer\\n': expected 'NEWCOMER\\n' at once, got it only after they closed"
+            f"while {holders} clients kept their connections open, a new client sent 'newcomer\\n': "
+            "expected 'NEWCOMER\\n' at once, got it only after they closed"
             if result["answered_after_release"]
-            else f"while {holders} clients kept their connections open, a new client sent 'newcomer\\n' and never got an answer",
+            else f"while {holders} clients kept their connections open, "
+            "a new client sent 'newcomer\\n' and never got an answer",
         )
     return (
         True,
-        f"a new client was answered in {result['newcomer_latency_s']:.3f} s while {holders} others kept their connections open",
+        f"a new client was answered in {result['newcomer_latency_s']:.3f} s "
+        f"while {holders} others kept their connections open",
     )
 
 
@@ -295,12 +301,14 @@ def tcp_bounded(lab: "RunningLab", ctx: Context, workers: int = 4, wait: float =
     if result["holders_served"] < workers:
         return (
             False,
-            f"opened {workers} connections, each sending a message: only {result['holders_served']} were answered while the others stayed open (a pool of {workers} threads serves {workers} at once)",
+            f"opened {workers} connections, each sending a message: only {result['holders_served']} were answered "
+            f"while the others stayed open (a pool of {workers} threads serves {workers} at once)",
         )
     if result["answered_while_held"]:
         return (
             False,
-            f"while {workers} clients kept their connections open, a new client was answered at once: expected it to wait for a free thread of the pool of {workers}",
+            f"while {workers} clients kept their connections open, a new client was answered at once: "
+            f"expected it to wait for a free thread of the pool of {workers}",
         )
     return True, f"{workers} clients were served at once; the next one waited for a free thread"
 
@@ -316,7 +324,9 @@ def tcp_survives(lab: "RunningLab", ctx: Context, bad: str = "fffe0a", message: 
     if message.upper() not in result["reply"].upper():
         return (
             False,
-            f"{sent}, expected {_show(message.upper())} back, got {_show(result['reply']) if result['reply'] else 'nothing'}: did the bytes before it end the conversation (or stop the server)?",
+            f"{sent}, expected {_show(message.upper())} back, "
+            f"got {_show(result['reply']) if result['reply'] else 'nothing'}: "
+            "did the bytes before it end the conversation (or stop the server)?",
         )
     return True, f"{sent}, got {_show(result['reply'])} back"
 
@@ -342,7 +352,8 @@ def _blocks(data: bytes) -> list[bytes]:
 
 @check("block")
 def block(lab: "RunningLab", ctx: Context, size: int = 100, chunk: int = 0) -> Verdict:
-    """A block of ``size`` bytes (sent ``chunk`` bytes at a time) comes back upper-cased; an empty block ends the session."""
+    """A block of ``size`` bytes (sent ``chunk`` bytes at a time) comes back
+    upper-cased; an empty block ends the session."""
     result = probes.block(lab, ctx.prober, ctx.host, ctx.target.port, size, chunk=chunk, timeout=5.0)
     sent = f"a {size}-byte block" + (f" in pieces of {chunk} bytes" if chunk else "")
     if "error" in result:
@@ -350,7 +361,8 @@ def block(lab: "RunningLab", ctx: Context, size: int = 100, chunk: int = 0) -> V
     if not result["intact"]:
         return (
             False,
-            f"sent {sent}, expected the same {size} bytes upper-cased, got a {result['answer_size']}-byte block that differs",
+            f"sent {sent}, expected the same {size} bytes upper-cased, "
+            f"got a {result['answer_size']}-byte block that differs",
         )
     if not result["closed_after_zero"]:
         return False, f"sent {sent} and got it back upper-cased, but after the empty block the connection stayed open"
@@ -371,7 +383,8 @@ def blocks_one_connection(
     if got != expected:
         return (
             False,
-            f"sent the blocks {list(messages)} and an empty one on one connection, expected the blocks {expected} back, got {got}",
+            f"sent the blocks {list(messages)} and an empty one on one connection, "
+            f"expected the blocks {expected} back, got {got}",
         )
     return True, f"sent the blocks {list(messages)} on one connection, got {got}"
 
@@ -573,7 +586,8 @@ def client_gives_up(
     if "server seems down" not in run.stdout + run.stderr or run.exit_code == 0 or run.seconds > within:
         return (
             False,
-            f"gave it {input!r} with {how}: expected 'server seems down' and a non-zero status within {within:g} s; {run.describe()}",
+            f"gave it {input!r} with {how}: expected 'server seems down' and a non-zero status "
+            f"within {within:g} s; {run.describe()}",
         )
     return (
         True,

@@ -70,7 +70,8 @@ def grade_command(
     out.mkdir(parents=True, exist_ok=True)
     if course.reused:
         output.progress(
-            f"{len(course.reused)} submission(s) unchanged since the last run into {out}: their results are reused (--force grades them again)"
+            f"{len(course.reused)} submission(s) unchanged since the last run into {out}: "
+            "their results are reused (--force grades them again)"
         )
     output.progress(
         f"grading {len(found)} submission(s) of {spec.name} ({points(spec.max_score)} points), {jobs} at a time"

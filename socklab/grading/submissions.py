@@ -74,7 +74,8 @@ def find_submissions(paths: Iterable[Path]) -> list[Submission]:
     for submission in found:
         if submission.name in seen:
             raise BadInput(
-                f"two submissions are named {submission.name!r} ({seen[submission.name]} and {submission.path}); their reports would overwrite each other"
+                f"two submissions are named {submission.name!r} ({seen[submission.name]} and {submission.path}); "
+                "their reports would overwrite each other"
             )
         seen[submission.name] = submission.path
     if not found:

@@ -27,6 +27,8 @@ from .errors import SocklabError
 NODE_MEMORY = "256m"
 NODE_PIDS = 512
 CPU_PERIOD = 10_000  # microseconds
+REMOVAL_WAIT = 10.0  # seconds a removal waits for another removal of the same container
+NETWORK_WAIT = 2.0  # seconds a network's removal waits for its last endpoint to go
 
 
 @dataclass
@@ -259,17 +261,24 @@ class DockerBackend:
         return self.client.networks.list(filters={"label": label_filters})
 
     def remove(self, filters: dict[str, str]) -> tuple[int, int]:
-        """Remove every container, then every network, matching the labels."""
+        """Remove every container, then every network, matching the labels.
+
+        A network Docker still refuses to remove once its containers are
+        gone (its count of endpoints gone stale) is left, not raised: it
+        must not stop this cleanup, nor every later one that finds it stale.
+        """
         containers = self.containers(filters)
         with ThreadPoolExecutor(max_workers=16) as pool:
             list(pool.map(self.remove_container, [c.id for c in containers]))
         networks = self.networks(filters)
         with ThreadPoolExecutor(max_workers=8) as pool:
-            list(pool.map(self._remove_network, [n.id for n in networks]))
-        return len(containers), len(networks)
+            removed = sum(pool.map(self._remove_network, [n.id for n in networks]))
+        return len(containers), removed
 
     def remove_container(self, container_id: str) -> None:
-        """Remove one container, running or not; gone already is fine."""
+        """Remove one container, running or not; gone already is fine. When
+        another removal of it is under way, wait for that one (a network is
+        refused while the container's endpoint is still on it)."""
         try:
             self.api.remove_container(container_id, force=True, v=True)
         except docker.errors.NotFound:
@@ -277,12 +286,29 @@ class DockerBackend:
         except docker.errors.APIError as err:
             if "already in progress" not in str(err):
                 raise
+            deadline = time.monotonic() + REMOVAL_WAIT
+            while time.monotonic() < deadline:
+                try:
+                    self.api.inspect_container(container_id)
+                except docker.errors.NotFound:
+                    return
+                time.sleep(0.1)
 
-    def _remove_network(self, network_id: str) -> None:
-        try:
-            self.api.remove_network(network_id)
-        except docker.errors.NotFound:
-            pass
+    def _remove_network(self, network_id: str) -> bool:
+        """Remove one network; whether it is gone (see :meth:`remove`)."""
+        deadline = time.monotonic() + NETWORK_WAIT
+        while True:
+            try:
+                self.api.remove_network(network_id)
+                return True
+            except docker.errors.NotFound:
+                return True
+            except docker.errors.APIError as err:
+                if "active endpoints" not in str(err):
+                    raise
+                if time.monotonic() > deadline:
+                    return False
+                time.sleep(0.25)
 
     def logs(self, container_id: str, tail: int | str = "all") -> str:
         try:

@@ -28,9 +28,10 @@ import re
 import tarfile
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 import docker
 import docker.errors
@@ -48,7 +49,7 @@ DOCKERFILE_LIMIT = 64 * 1024  # bytes of the Dockerfile itself
 PACKED_LIMIT = 96 * 1024  # bytes of a packed main.py submission: one argument of a command
 # The build API's limits for its steps' containers (docker-py passes only the
 # first four): 512 MiB, half a CPU, a small /dev/shm. It has none for
-# processes, nor for disk: the deadline bounds both.
+# processes (see process_limit), nor for disk: the deadline bounds that.
 BUILD_LIMITS = {
     "memory": 512 * 1024 * 1024,
     "memswap": 512 * 1024 * 1024,
@@ -57,6 +58,9 @@ BUILD_LIMITS = {
     "cpuquota": 50_000,
     "shmsize": 4 * 1024 * 1024,
 }
+BUILD_PIDS = 128  # processes and threads of a build step, where process_limit can set it
+CGROUPS = Path("/sys/fs/cgroup")
+BUILD_CGROUPS = "socklab-builds"  # where process_limit makes each build's cgroup parent
 MAIN_PY = ("python3", "-u", "main.py")
 # Where a packed submission is unpacked: the tmpfs (Docker 20.10 remounts
 # other tmpfs root-only on restart).
@@ -150,18 +154,51 @@ def build(
     except DockerfileRefused as err:
         raise BuildFailed(str(err)) from None
     deadline = time.monotonic() + timeout
-    image = _build(client, _tar(submission.path, CONTEXT_LIMIT, labelled(text, labels)), tag, labels, timeout)
-    config = client.api.inspect_image(image)["Config"]
-    program = tuple(config.get("Entrypoint") or ()) + tuple(config.get("Cmd") or ())
-    if not program:
-        raise BuildFailed("the image has no CMD: nothing to run")
-    if config.get("Entrypoint"):
-        # The grader starts the program itself (after unpacking), so the
-        # image must not put an ENTRYPOINT in front of that command.
-        text = labelled(f"FROM {image}\nENTRYPOINT []\n", labels)
-        left = max(1.0, deadline - time.monotonic())
-        image = _build(client, _single_file_tar(DOCKERFILE, text), f"{tag}-run", labels, left)
+    context = _tar(submission.path, CONTEXT_LIMIT, labelled(text, labels))
+    with process_limit(tag.rpartition(":")[2]) as parent:
+        image = _build(client, context, tag, labels, timeout, parent)
+        config = client.api.inspect_image(image)["Config"]
+        program = tuple(config.get("Entrypoint") or ()) + tuple(config.get("Cmd") or ())
+        if not program:
+            raise BuildFailed("the image has no CMD: nothing to run")
+        if config.get("Entrypoint"):
+            # The grader starts the program itself (after unpacking), so the
+            # image must not put an ENTRYPOINT in front of that command.
+            text = labelled(f"FROM {image}\nENTRYPOINT []\n", labels)
+            left = max(1.0, deadline - time.monotonic())
+            image = _build(client, _single_file_tar(DOCKERFILE, text), f"{tag}-run", labels, left, parent)
     return Runnable(image, program)
+
+
+@contextmanager
+def process_limit(name: str) -> Iterator[Optional[str]]:
+    """A cgroup parent for one build's steps, limited to ``BUILD_PIDS``
+    processes, where this process can make one: Docker on this machine with
+    its cgroupfs driver on cgroup v1 (it keeps its containers under
+    /sys/fs/cgroup/pids/docker) and the right to write there (root, as on
+    CI). Elsewhere None: a build step then has no process limit but its
+    memory and the deadline. Docker makes the parent's other controllers;
+    all are removed after the build."""
+    pids = CGROUPS / "pids"
+    relative = f"{BUILD_CGROUPS}/{name}"
+    if not (pids / "docker").is_dir():
+        yield None
+        return
+    try:
+        (pids / relative).mkdir(parents=True, exist_ok=True)
+        (pids / relative / "pids.max").write_text(f"{BUILD_PIDS}\n")
+    except OSError:
+        yield None
+        return
+    try:
+        yield f"/{relative}"
+    finally:
+        for controller in CGROUPS.iterdir():
+            for path in (controller / relative, controller / BUILD_CGROUPS):
+                try:
+                    path.rmdir()
+                except OSError:
+                    pass  # not there, or another build's still under it
 
 
 def _dockerfile(path: Path) -> str:
@@ -183,11 +220,19 @@ def _single_file_tar(name: str, text: str) -> bytes:
     return buffer.getvalue()
 
 
-def _build(client: docker.DockerClient, data: bytes, tag: str, labels: dict[str, str], timeout: float) -> str:
-    """One docker build, stopped at ``timeout`` by a timer, whatever its steps do; the image's id."""
+def _build(
+    client: docker.DockerClient,
+    data: bytes,
+    tag: str,
+    labels: dict[str, str],
+    timeout: float,
+    parent: Optional[str] = None,
+) -> str:
+    """One docker build (its steps' cgroups under ``parent`` when given),
+    stopped at ``timeout`` by a timer, whatever its steps do; the image's id."""
     log: list[str] = []
     built = ""
-    response = _start_build(client, data, tag, labels, timeout)
+    response = _start_build(client, data, tag, labels, timeout, parent)
     expired = threading.Event()
 
     def expire() -> None:
@@ -227,7 +272,7 @@ def _build(client: docker.DockerClient, data: bytes, tag: str, labels: dict[str,
 
 
 def _start_build(
-    client: docker.DockerClient, data: bytes, tag: str, labels: dict[str, str], timeout: float
+    client: docker.DockerClient, data: bytes, tag: str, labels: dict[str, str], timeout: float, parent: Optional[str]
 ) -> requests.Response:
     """POST /build with every limit the API has: docker-py's ``build`` passes
     only memory and CPU shares, not the CPU quota nor /dev/shm's size."""
@@ -241,6 +286,7 @@ def _start_build(
         "networkmode": "none",
         "labels": json.dumps(labels),
         **BUILD_LIMITS,
+        **({"cgroupparent": parent} if parent else {}),
     }
     headers = {"Content-Type": "application/tar"}
     try:

@@ -49,6 +49,7 @@ SERVER: dict[str, object] = {
     "add-url": ALL,
     "foreign-from": ALL,
     "fake-layer-ids": ALL,
+    "build-fork-bomb": ALL,
     "forged-report": ALL,
     "deep-folders": set(),
     "fills-shm": set(),
@@ -215,6 +216,20 @@ def _outside_code(markdown: str) -> list[str]:
         else:
             outside.append(line)
     return outside
+
+
+def test_a_build_step_is_held_to_its_process_limit_where_the_host_allows(hostile: dict) -> None:
+    """Where the grader can give a build a cgroup parent with a process
+    limit (Docker's cgroupfs driver on cgroup v1, and root: CI), the 300
+    processes of build-fork-bomb's step are refused; elsewhere only its
+    memory and deadline bound it, and it fails on its own CMD."""
+    results = _results(hostile, "udp-server", "build-fork-bomb")
+    pids = Path("/sys/fs/cgroup/pids")
+    if (pids / "docker").is_dir() and os.access(pids, os.W_OK):
+        assert "Cannot fork" in results["output"], results["output"]
+        assert not list(Path("/sys/fs/cgroup").glob("*/socklab-builds/grade-*")), "a build's cgroup is left"
+    else:
+        assert results["score"] == 0
 
 
 def test_a_forged_report_stays_inside_its_code_block(hostile: dict) -> None:

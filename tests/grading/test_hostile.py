@@ -15,6 +15,7 @@ import io
 import json
 import os
 import shutil
+import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -29,10 +30,13 @@ from socklab.console import Output
 from socklab.docker_backend import DockerBackend
 from socklab.grading import grade_command
 from socklab.grading.assignment import Assignment, load_assignment
+from socklab.grading.program import run_once
 from socklab.grading.results import BUILD_FAILED, GRADER_ERROR
 from socklab.grading.runner import Batch
+from socklab.grading.sandbox import HOLDER, STUDENT, fence, sandboxed_lab
 from socklab.grading.submissions import Submission
 from socklab.images import BASE_IMAGE, ensure_images
+from socklab.lab import Options, up
 
 SUBMISSIONS = Path(__file__).parent / "submissions"
 HOSTILE = SUBMISSIONS / "hostile"
@@ -306,3 +310,47 @@ def test_a_grader_failure_on_one_submission_is_its_result() -> None:
     results = Batch(spec, 2, variant).grade([Submission("broken", HOSTILE), Submission("other", HOSTILE)])
     assert [r.status for r in results] == [GRADER_ERROR, BUILD_FAILED]
     assert "RuntimeError: no variant for you" in results[0].output and results[0].score == 0
+
+
+# Connects to the host's link-local addresses on the lab's bridge (Docker
+# gives an IPv6 bridge fe80::1) at a port the test listens on, on every
+# interface: prints what each attempt gave.
+LINK_LOCAL = """
+import socket, sys
+for index, name in socket.if_nameindex():
+    if name == "lo":
+        continue
+    probe = socket.socket(socket.AF_INET6)
+    probe.settimeout(2)
+    try:
+        probe.connect(("fe80::1", int(sys.argv[1]), 0, index))
+        print(name, "connected")
+    except OSError as error:
+        print(name, "refused:", error)
+"""
+
+
+def test_the_fence_covers_the_hosts_link_local_addresses() -> None:
+    """On a lab network with IPv6, the host's bridge answers at fe80::1:
+    the fence rejects link-local addresses (neighbour discovery aside),
+    not only the gateways' global ones."""
+    spec = load_assignment("names")  # its lab's network has IPv6
+    backend = DockerBackend()
+    host = socket.create_server(("::", LOOPBACK_PORT + 1), family=socket.AF_INET6, dualstack_ipv6=True)
+    host.settimeout(0.1)
+    instance = f"grade-fence-{os.getpid()}"
+    running = up(
+        sandboxed_lab(spec), backend, Options(instance=instance, ephemeral=True, sandboxes={spec.node: HOLDER})
+    )
+    try:
+        holder = running.container(spec.node)
+        fence(running, spec.node)
+        labels = dict(holder.labels, **{L.ROLE: "program"})
+        command = ["python3", "-c", LINK_LOCAL, str(LOOPBACK_PORT + 1)]
+        result = run_once(backend, holder.id, f"{holder.name}-probe", BASE_IMAGE, command, {}, labels, STUDENT, "", 15)
+        assert "refused:" in result.stdout and "connected" not in result.stdout, result.stdout + result.stderr
+        with pytest.raises(socket.timeout):
+            host.accept()
+    finally:
+        backend.remove({L.LAB: instance})
+        host.close()

@@ -31,6 +31,7 @@ from ..docker_backend import DockerBackend, ExecResult, Sandbox
 OUTPUT_LIMIT = 1024 * 1024  # bytes a program may print, over its whole life
 STDOUT, STDERR = 1, 2
 DRAIN = 10.0  # seconds the stream may take to end once the container is killed
+WATCH = 0.25  # seconds between two looks at a running program's process count
 
 
 class Program:
@@ -59,6 +60,7 @@ class Program:
         self.limit = limit
         self.stdin = stdin
         self.over_limit = False
+        self.refused_forks = False  # seen to hit its process limit, while it ran
         self._parts: list[tuple[int, bytes]] = []
         self._size = 0
         self._lock = threading.Lock()
@@ -83,6 +85,7 @@ class Program:
         self._ended.clear()
         reader = threading.Thread(target=self._read, args=(sock,), name=f"output-{self.id[:12]}", daemon=True)
         reader.start()
+        threading.Thread(target=self._watch_forks, name=f"pids-{self.id[:12]}", daemon=True).start()
         try:
             self.backend.start(self.id)
             if self.stdin:
@@ -155,7 +158,7 @@ class Program:
         except docker.errors.NotFound:
             return ""
         state, limits = info["State"], info["HostConfig"]
-        if state.get("Running") and self._refused_forks():
+        if self.refused_forks or (state.get("Running") and self._refused_forks()):
             limit = limits.get("PidsLimit")
             return f"socklab: your program tried to run more than {limit} processes and threads at once, its limit"
         if state.get("Running"):
@@ -168,19 +171,32 @@ class Program:
             return f"socklab: your program was killed by signal {signal.Signals(code - 128).name}"
         return ""
 
-    def _refused_forks(self) -> bool:
-        """Whether the container hit its process limit: from its cgroup's
-        events where the host shows them, else from Docker's count."""
+    def _events(self) -> Optional[Path]:
+        """The container's pids.events file, where the host shows it."""
         for path in (
             f"/sys/fs/cgroup/pids/docker/{self.id}/pids.events",  # cgroup v1, cgroupfs driver
             f"/sys/fs/cgroup/system.slice/docker-{self.id}.scope/pids.events",  # v2, systemd driver
             f"/sys/fs/cgroup/docker/{self.id}/pids.events",  # v2, cgroupfs driver
         ):
-            try:
-                fields = Path(path).read_text().split()
-            except OSError:
-                continue
-            return fields[:1] == ["max"] and fields[1:2] != ["0"]
+            if Path(path).is_file():
+                return Path(path)
+        return None
+
+    def _watch_forks(self) -> None:
+        """While the program runs, notes whether it hits its process limit:
+        a fork bomb often ends killed for memory, its cgroup gone with it."""
+        events = None
+        while not self._ended.wait(WATCH):
+            events = events or self._events()
+            if events is not None and _hit_max(events):
+                self.refused_forks = True
+                return
+
+    def _refused_forks(self) -> bool:
+        """Whether the container hit its process limit: seen while it ran,
+        or from Docker's count now."""
+        if self.refused_forks:
+            return True
         try:
             stats = self.backend.api.stats(self.id, stream=False, one_shot=True).get("pids_stats") or {}
         except docker.errors.APIError:
@@ -190,6 +206,15 @@ class Program:
     def remove(self) -> None:
         self.backend.remove_container(self.id)
         self._ended.wait(DRAIN)
+
+
+def _hit_max(events: Path) -> bool:
+    """Whether a pids.events file counts forks refused at the limit."""
+    try:
+        fields = events.read_text().split()
+    except OSError:
+        return False
+    return fields[:1] == ["max"] and fields[1:2] != ["0"]
 
 
 def run_once(

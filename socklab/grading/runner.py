@@ -343,8 +343,7 @@ class Revival:
     so that one crash costs the checks that cause it, not all that follow.
 
     A crash comes a moment after the client that caused it has gone: the
-    server gets that moment before it is looked at. Its holder, fenced,
-    stays up all along.
+    server gets that moment before it is looked at.
     """
 
     def __init__(self, running: RunningLab, node: str, program: Program, ready: Ready) -> None:
@@ -363,8 +362,15 @@ class Revival:
         if self.program.over_limit:
             raise SocklabError(self.program.explain())
         self.program.wait(SETTLE)  # the rest of its output
-        self.program.start()
+        # A new network namespace, as a restarted container had: the old
+        # one may hold the port in TIME_WAIT, which a server without
+        # SO_REUSEADDR cannot bind again for a minute. Fenced again before
+        # the program starts.
         holder = self.running.container(self.node)
+        self.running.backend.api.restart(holder.id, timeout=1)
+        holder.reload()
+        fence(self.running, self.node)
+        self.program.start()
         try:
             wait_ready(self.running.backend, self.node, holder.id, self.ready, watch=self.program.id)
         except NodeNotReady as err:

@@ -36,6 +36,7 @@ class ExecResult:
     exit_code: int
     stdout: str
     stderr: str
+    seconds: Optional[float] = None  # how long the command ran, where known better than by its caller
 
     @property
     def output(self) -> str:

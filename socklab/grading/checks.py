@@ -132,7 +132,8 @@ class Context:
         else:
             argv = list(program or self.target.command)
             result = self.lab.exec(self.target.node, argv, input=input, timeout=timeout, environment=environment)
-        return ClientRun(result.exit_code, result.stdout, result.stderr, time.monotonic() - started)
+        seconds = result.seconds if result.seconds is not None else time.monotonic() - started
+        return ClientRun(result.exit_code, result.stdout, result.stderr, seconds)
 
 
 def _cut(text: str, length: int = SHOWN) -> str:

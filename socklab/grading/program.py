@@ -20,6 +20,7 @@ from __future__ import annotations
 import signal
 import socket
 import threading
+from datetime import datetime
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -143,6 +144,15 @@ class Program:
         except docker.errors.NotFound:
             return -1
 
+    def seconds(self) -> Optional[float]:
+        """How long it ran, by Docker's clock: a container's start and
+        removal are not the program's time."""
+        try:
+            state = self.backend.state(self.id)
+            return (_timestamp(state["FinishedAt"]) - _timestamp(state["StartedAt"])).total_seconds()
+        except (docker.errors.NotFound, KeyError, ValueError):
+            return None
+
     def output(self, stream: Optional[int] = None) -> str:
         """What it printed, up to the cap (one stream, or both as they came)."""
         with self._lock:
@@ -208,6 +218,12 @@ class Program:
         self._ended.wait(DRAIN)
 
 
+def _timestamp(text: str) -> datetime:
+    """One of Docker's times (RFC 3339, nanoseconds), to the microsecond."""
+    whole, _, fraction = text.rstrip("Z").partition(".")
+    return datetime.fromisoformat(f"{whole}.{(fraction + '000000')[:6]}")
+
+
 def _hit_max(events: Path) -> bool:
     """Whether a pids.events file counts forks refused at the limit."""
     try:
@@ -242,6 +258,6 @@ def run_once(
         status = program.exit_code() if ended else 124
         note = program.explain() if ended else f"socklab: your program was stopped after {timeout:g} s"
         stderr = program.output(STDERR) + (f"\n{note}" if note else "")
-        return ExecResult(status, program.output(STDOUT), stderr)
+        return ExecResult(status, program.output(STDOUT), stderr, program.seconds() if ended else None)
     finally:
         program.remove()

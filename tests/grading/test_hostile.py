@@ -133,7 +133,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> dict:
         with ThreadPoolExecutor(max_workers=2) as pool:
             server = pool.submit(grade, "udp-server", [servers, SUBMISSIONS / "udp-server" / "correct"], 4, table)
             client = pool.submit(
-                grade, "udp-client", [HOSTILE / "udp-client", SUBMISSIONS / "udp-client" / "correct"], 2, Output(True)
+                grade, "udp-client", [HOSTILE / "udp-client", SUBMISSIONS / "udp-client" / "correct"], 3, Output(True)
             )
             statuses = {"udp-server": server.result(), "udp-client": client.result()}
     finally:

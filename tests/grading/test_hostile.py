@@ -63,6 +63,7 @@ SERVER: dict[str, object] = {
 CLIENT: dict[str, object] = {
     "correct": set(),
     "never-sends": ALL,
+    "floods-output": ALL,
     "fake-ip": set(),
 }
 
@@ -187,6 +188,12 @@ def test_output_written_past_the_cap_is_cut_and_said(hostile: dict) -> None:
     folder = hostile["out"] / "udp-server" / "write-past-the-cap"
     assert (folder / "report.md").stat().st_size < 64_000
     assert (folder / "results.json").stat().st_size < 64_000
+
+
+def test_a_client_flooding_its_output_is_cut_at_the_cap(hostile: dict) -> None:
+    results = _results(hostile, "udp-client", "floods-output")
+    assert "printed more than 1048576 bytes and was stopped" in results["tests"][0]["output"]
+    assert (hostile["out"] / "udp-client" / "floods-output" / "results.json").stat().st_size < 64_000
 
 
 def test_a_build_fetches_nothing_and_says_which_line(hostile: dict) -> None:

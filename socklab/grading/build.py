@@ -23,7 +23,6 @@ from __future__ import annotations
 import base64
 import gzip
 import io
-import json
 import re
 import tarfile
 import threading
@@ -156,7 +155,7 @@ def build(
     deadline = time.monotonic() + timeout
     context = _tar(submission.path, CONTEXT_LIMIT, labelled(text, labels))
     with process_limit(tag.rpartition(":")[2]) as parent:
-        image = _build(client, context, tag, labels, timeout, parent)
+        image = _build(client, context, tag, timeout, parent)
         config = client.api.inspect_image(image)["Config"]
         program = tuple(config.get("Entrypoint") or ()) + tuple(config.get("Cmd") or ())
         if not program:
@@ -166,7 +165,7 @@ def build(
             # image must not put an ENTRYPOINT in front of that command.
             text = labelled(f"FROM {image}\nENTRYPOINT []\n", labels)
             left = max(1.0, deadline - time.monotonic())
-            image = _build(client, _single_file_tar(DOCKERFILE, text), f"{tag}-run", labels, left, parent)
+            image = _build(client, _single_file_tar(DOCKERFILE, text), f"{tag}-run", left, parent)
     return Runnable(image, program)
 
 
@@ -224,7 +223,6 @@ def _build(
     client: docker.DockerClient,
     data: bytes,
     tag: str,
-    labels: dict[str, str],
     timeout: float,
     parent: Optional[str] = None,
 ) -> str:
@@ -232,7 +230,7 @@ def _build(
     stopped at ``timeout`` by a timer, whatever its steps do; the image's id."""
     log: list[str] = []
     built = ""
-    response = _start_build(client, data, tag, labels, timeout, parent)
+    response = _start_build(client, data, tag, timeout, parent)
     expired = threading.Event()
 
     def expire() -> None:
@@ -272,10 +270,12 @@ def _build(
 
 
 def _start_build(
-    client: docker.DockerClient, data: bytes, tag: str, labels: dict[str, str], timeout: float, parent: Optional[str]
+    client: docker.DockerClient, data: bytes, tag: str, timeout: float, parent: Optional[str]
 ) -> requests.Response:
     """POST /build with every limit the API has: docker-py's ``build`` passes
-    only memory and CPU shares, not the CPU quota nor /dev/shm's size."""
+    only memory and CPU shares, not the CPU quota nor /dev/shm's size. The
+    labels are in the Dockerfile already (:func:`labelled`): given here too,
+    they would cost one more step."""
     api = client.api
     params: dict[str, object] = {
         "t": tag,
@@ -284,7 +284,6 @@ def _start_build(
         "forcerm": True,
         "pull": False,
         "networkmode": "none",
-        "labels": json.dumps(labels),
         **BUILD_LIMITS,
         **({"cgroupparent": parent} if parent else {}),
     }

@@ -36,6 +36,7 @@ class ExecResult:
     exit_code: int
     stdout: str
     stderr: str
+    seconds: Optional[float] = None  # how long the command ran, where known better than by its caller
 
     @property
     def output(self) -> str:
@@ -52,6 +53,8 @@ class Sandbox:
     cpus: Optional[float] = None
     read_only: bool = False
     tmpfs: Optional[dict[str, str]] = None
+    shm: Optional[str] = None  # size of /dev/shm (Docker's default: 64 MiB)
+    log_size: Optional[str] = None  # cap on the log Docker keeps of its output, on the host's disk
 
 
 def connect() -> docker.DockerClient:
@@ -119,8 +122,12 @@ class DockerBackend:
         binds: Optional[dict[str, dict[str, str]]] = None,
         ports: Sequence[str] = (),
         sandbox: Sandbox = Sandbox(),
+        stdin: bool = False,
     ) -> str:
-        """Create (not start) a container; ``networks`` are (name, v4, v6, aliases)."""
+        """Create (not start) a container; ``networks`` are (name, v4, v6, aliases).
+
+        ``stdin``: its standard input stays open for an attached client to
+        write to, and is closed when that client closes its side."""
         port_bindings = {}
         for spec in ports:
             host, _, inner = spec.rpartition(":")
@@ -139,6 +146,12 @@ class DockerBackend:
             cpu_quota=int(sandbox.cpus * CPU_PERIOD) if sandbox.cpus else None,
             read_only=sandbox.read_only,
             tmpfs=sandbox.tmpfs,
+            shm_size=sandbox.shm,
+            log_config=(
+                docker.types.LogConfig(type="json-file", config={"max-size": sandbox.log_size, "max-file": "1"})
+                if sandbox.log_size
+                else None
+            ),
             network_mode=network_mode or (networks[0][0] if networks else "none"),
             sysctls=sysctls,
             binds=binds,
@@ -162,6 +175,7 @@ class DockerBackend:
             user=sandbox.user,
             ports=list(port_bindings) or None,
             stop_signal="SIGTERM",
+            stdin_open=stdin,
         )
         container_id = created["Id"]
         for net, v4, v6, aliases in networks[1:]:

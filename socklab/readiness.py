@@ -9,6 +9,7 @@ early when the container has exited.
 from __future__ import annotations
 
 import shlex
+from typing import Optional
 
 from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_exponential
 
@@ -27,11 +28,16 @@ class Exited(Exception):
     """The container stopped while we waited for it."""
 
 
-def wait_ready(backend: DockerBackend, node: str, container_id: str, ready: Ready) -> None:
-    """Return when the node is ready; raise NodeNotReady with its last logs."""
+def wait_ready(backend: DockerBackend, node: str, container_id: str, ready: Ready, watch: Optional[str] = None) -> None:
+    """Return when the node is ready; raise NodeNotReady with its last logs.
+
+    ``watch`` is the container whose exit ends the wait and whose logs are
+    shown, when it is not the one probed (a program beside its node's holder).
+    """
     if ready.strategy == "none":
         return
     check = _checks[ready.strategy]
+    watched = watch or container_id
     try:
         for attempt in Retrying(
             stop=stop_after_delay(ready.timeout),
@@ -39,16 +45,18 @@ def wait_ready(backend: DockerBackend, node: str, container_id: str, ready: Read
             retry=retry_if_result(lambda ok: not ok),
         ):
             with attempt:
+                if watch:
+                    _running(backend, watch)
                 ok = check(backend, container_id, ready)
             outcome = attempt.retry_state.outcome
             if outcome is not None and not outcome.failed:
                 attempt.retry_state.set_result(ok)
     except RetryError:
         raise NodeNotReady(
-            node, f"{describe(ready)} not seen within {ready.timeout:g} s", backend.logs(container_id, tail=20)
+            node, f"{describe(ready)} not seen within {ready.timeout:g} s", backend.logs(watched, tail=20)
         ) from None
     except Exited as err:
-        raise NodeNotReady(node, str(err), backend.logs(container_id, tail=20)) from None
+        raise NodeNotReady(node, str(err), backend.logs(watched, tail=20)) from None
 
 
 def describe(ready: Ready) -> str:

@@ -266,7 +266,8 @@ def _params(reader: Reader, node: yaml.Node, run: str, what: str) -> dict[str, A
         if named - NAMES:
             raise reader.fail(
                 value_node,
-                f"{what}: {key} names unknown variant values {sorted(named - NAMES)} (known: {', '.join(sorted(NAMES))})",
+                f"{what}: {key} names unknown variant values {sorted(named - NAMES)} "
+                f"(known: {', '.join(sorted(NAMES))})",
             )
         whole = PLACEHOLDER.fullmatch(value) if isinstance(value, str) else None
         if whole:

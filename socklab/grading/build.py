@@ -1,17 +1,21 @@
 """Making a submission runnable: a ``main.py`` is packed, a Dockerfile is built.
 
 A ``main.py`` submission needs no image of its own: its files travel,
-packed, in the command of a ``socklab/base`` container, where the guard
+packed, in the command of a ``socklab/base`` container, where ``unpack.py``
 unpacks them into its /tmp (a tmpfs) and runs ``python3 -u main.py`` there. That costs
 nothing, where a docker build costs a second per step, which matters with a
 class of a hundred.
 
-A Dockerfile submission is built with no network, from a context made here
-rather than read by Docker from the student's folder: files get plain
-permissions (the program runs as an unprivileged user, which must be able to
-read them), symbolic links are left out, and the size is capped. Every image
-the build makes, intermediate ones included, is recorded in ``made`` so that
-nothing is left behind, whether the build succeeds or not.
+A Dockerfile submission is read first (``dockerfile.py``: nothing it names
+may come from outside the submission), then built with no network, half a
+CPU, 512 MiB and a wall-clock deadline that a timer enforces (closing the
+connection cancels the build, its running step included), from a context
+made here rather than read by Docker from the student's folder: files get
+plain permissions (the program runs as an unprivileged user, which must be
+able to read them), symbolic links are left out, and the size is capped.
+Every image the build makes, intermediate ones included, carries the
+grader's labels, which is how :func:`remove_images` finds them all, whether
+the build succeeds or not.
 """
 
 from __future__ import annotations
@@ -21,10 +25,12 @@ import gzip
 import io
 import re
 import tarfile
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 import docker
 import docker.errors
@@ -32,16 +38,38 @@ import requests.exceptions
 import urllib3.exceptions
 
 from ..images import BASE_IMAGE
-from .submissions import Submission
+from .dockerfile import NAME as DOCKERFILE
+from .dockerfile import DockerfileRefused, check, labelled
+from .submissions import Submission, walk
 
 BUILD_TIMEOUT = 120.0  # seconds
 CONTEXT_LIMIT = 20 * 1024 * 1024  # bytes of files in a Dockerfile submission
+DOCKERFILE_LIMIT = 64 * 1024  # bytes of the Dockerfile itself
 PACKED_LIMIT = 96 * 1024  # bytes of a packed main.py submission: one argument of a command
-BUILD_LIMITS = {"memory": 512 * 1024 * 1024, "memswap": 512 * 1024 * 1024, "cpushares": 512}
+# The build API's limits for its steps' containers (docker-py passes only the
+# first four): 512 MiB, half a CPU, a small /dev/shm. It has none for
+# processes (see process_limit), nor for disk: the deadline bounds that.
+BUILD_LIMITS = {
+    "memory": 512 * 1024 * 1024,
+    "memswap": 512 * 1024 * 1024,
+    "cpushares": 512,
+    "cpuperiod": 100_000,
+    "cpuquota": 50_000,
+    "shmsize": 4 * 1024 * 1024,
+}
+BUILD_PIDS = 128  # processes and threads of a build step, where process_limit can set it
+CGROUPS = Path("/sys/fs/cgroup")
+BUILD_CGROUPS = "socklab-builds"  # where process_limit makes each build's cgroup parent
 MAIN_PY = ("python3", "-u", "main.py")
-WORKDIR = "/tmp/submission"  # where a packed submission is unpacked: the tmpfs (Docker 20.10 remounts other tmpfs root-only on restart)
-_LAYER = re.compile(r"^ ---> ([0-9a-f]{12})$")
+# Where a packed submission is unpacked: the tmpfs (Docker 20.10 remounts
+# other tmpfs root-only on restart).
+WORKDIR = "/tmp/submission"
 _COLOUR = re.compile(r"\x1b\[[0-9;]*m")  # RUN steps' stderr comes coloured
+# The builder's own lines: image and container ids (which tell a student
+# nothing but what to aim at) and the grader's labels.
+_BUILDER_LINES = re.compile(
+    r"^( ---> |Removing intermediate container |Successfully built |Step \d+/\d+ : LABEL \S*socklab)"
+)
 
 
 class BuildFailed(Exception):
@@ -63,30 +91,31 @@ class Runnable:
     packed: Optional[str] = None
 
 
-def _tar(submission: Path, limit: int) -> bytes:
-    """The submission's files as a tar archive with plain permissions."""
+def _tar(submission: Path, limit: int, dockerfile: Optional[str] = None) -> bytes:
+    """The submission's files as a tar archive with plain permissions; with
+    ``dockerfile``, that text in place of its Dockerfile."""
     buffer = io.BytesIO()
     total = 0
     with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for path in sorted(submission.rglob("*")):
-            if (
-                path.is_symlink()
-                or not (path.is_file() or path.is_dir())
-                or "__pycache__" in path.parts
-                or ".git" in path.parts
-            ):
+        for path in walk(submission):
+            if path.is_symlink() or not (path.is_file() or path.is_dir()):
                 continue
-            info = tarfile.TarInfo(path.relative_to(submission).as_posix())
+            name = path.relative_to(submission).as_posix()
+            info = tarfile.TarInfo(name)
             info.mtime = 0
             if path.is_dir():
                 info.type, info.mode = tarfile.DIRTYPE, 0o755
                 tar.addfile(info)
                 continue
-            info.size = path.stat().st_size
+            replaced = dockerfile.encode() if dockerfile is not None and name == DOCKERFILE else None
+            info.size = len(replaced) if replaced is not None else path.stat().st_size
             total += info.size
             if total > limit:
                 raise BuildFailed(f"the submission holds more than {limit // 1024} KB of files")
             info.mode = 0o755 if path.stat().st_mode & 0o111 else 0o644
+            if replaced is not None:
+                tar.addfile(info, io.BytesIO(replaced))
+                continue
             with path.open("rb") as data:
                 tar.addfile(info, data)
     return buffer.getvalue()
@@ -97,7 +126,8 @@ def pack(submission: Submission) -> Runnable:
     packed = base64.b64encode(gzip.compress(_tar(submission.path, CONTEXT_LIMIT), mtime=0)).decode()
     if len(packed) > PACKED_LIMIT:
         raise BuildFailed(
-            f"a main.py submission is limited to {PACKED_LIMIT // 1024} KB packed; this one is {len(packed) // 1024} KB (use a Dockerfile for more)"
+            f"a main.py submission is limited to {PACKED_LIMIT // 1024} KB packed; "
+            f"this one is {len(packed) // 1024} KB (use a Dockerfile for more)"
         )
     return Runnable(BASE_IMAGE, MAIN_PY, packed)
 
@@ -107,35 +137,76 @@ def build(
     submission: Submission,
     tag: str,
     labels: dict[str, str],
-    made: list[str],
     timeout: float = BUILD_TIMEOUT,
 ) -> Runnable:
     """Make a submission runnable; raises BuildFailed with the build's log.
 
-    Every image created is appended to ``made`` as it appears, even when
-    the build then fails, for the caller to :func:`remove`.
+    Every image a build makes carries ``labels``, for :func:`remove_images`.
     """
     if submission.kind == "main.py":
         return pack(submission)
     if submission.kind is None:
         raise BuildFailed("the submission has neither a Dockerfile nor a main.py")
-    image = _build(client, _tar(submission.path, CONTEXT_LIMIT), tag, labels, timeout, made)
-    config = client.api.inspect_image(image)["Config"]
-    program = tuple(config.get("Entrypoint") or ()) + tuple(config.get("Cmd") or ())
-    if not program:
-        raise BuildFailed("the image has no CMD: nothing to run")
-    if config.get("Entrypoint"):
-        # The grader starts the program itself, under its guard, so the
-        # image must not put an ENTRYPOINT in front of that command.
-        image = _build(
-            client,
-            _single_file_tar("Dockerfile", f"FROM {image}\nENTRYPOINT []\n"),
-            f"{tag}-run",
-            labels,
-            timeout,
-            made,
-        )
+    text = _dockerfile(submission.path / DOCKERFILE)
+    try:
+        check(text)
+    except DockerfileRefused as err:
+        raise BuildFailed(str(err)) from None
+    deadline = time.monotonic() + timeout
+    context = _tar(submission.path, CONTEXT_LIMIT, labelled(text, labels))
+    with process_limit(tag.rpartition(":")[2]) as parent:
+        image = _build(client, context, tag, timeout, parent)
+        config = client.api.inspect_image(image)["Config"]
+        program = tuple(config.get("Entrypoint") or ()) + tuple(config.get("Cmd") or ())
+        if not program:
+            raise BuildFailed("the image has no CMD: nothing to run")
+        if config.get("Entrypoint"):
+            # The grader starts the program itself (after unpacking), so the
+            # image must not put an ENTRYPOINT in front of that command.
+            text = labelled(f"FROM {image}\nENTRYPOINT []\n", labels)
+            left = max(1.0, deadline - time.monotonic())
+            image = _build(client, _single_file_tar(DOCKERFILE, text), f"{tag}-run", left, parent)
     return Runnable(image, program)
+
+
+@contextmanager
+def process_limit(name: str) -> Iterator[Optional[str]]:
+    """A cgroup parent for one build's steps, limited to ``BUILD_PIDS``
+    processes, where this process can make one: Docker on this machine with
+    its cgroupfs driver on cgroup v1 (it keeps its containers under
+    /sys/fs/cgroup/pids/docker) and the right to write there (root, as on
+    CI). Elsewhere None: a build step then has no process limit but its
+    memory and the deadline. Docker makes the parent's other controllers;
+    all are removed after the build."""
+    pids = CGROUPS / "pids"
+    relative = f"{BUILD_CGROUPS}/{name}"
+    if not (pids / "docker").is_dir():
+        yield None
+        return
+    try:
+        (pids / relative).mkdir(parents=True, exist_ok=True)
+        (pids / relative / "pids.max").write_text(f"{BUILD_PIDS}\n")
+    except OSError:
+        yield None
+        return
+    try:
+        yield f"/{relative}"
+    finally:
+        for controller in CGROUPS.iterdir():
+            for path in (controller / relative, controller / BUILD_CGROUPS):
+                try:
+                    path.rmdir()
+                except OSError:
+                    pass  # not there, or another build's still under it
+
+
+def _dockerfile(path: Path) -> str:
+    """The Dockerfile's text: a plain file of the submission, of a sane size."""
+    if path.is_symlink() or not path.is_file():
+        raise BuildFailed(f"{DOCKERFILE} is not a plain file (a symbolic link is not followed)")
+    if path.stat().st_size > DOCKERFILE_LIMIT:
+        raise BuildFailed(f"{DOCKERFILE} is larger than {DOCKERFILE_LIMIT // 1024} KB")
+    return path.read_text(encoding="utf-8", errors="replace")
 
 
 def _single_file_tar(name: str, text: str) -> bytes:
@@ -149,74 +220,118 @@ def _single_file_tar(name: str, text: str) -> bytes:
 
 
 def _build(
-    client: docker.DockerClient, data: bytes, tag: str, labels: dict[str, str], timeout: float, made: list[str]
+    client: docker.DockerClient,
+    data: bytes,
+    tag: str,
+    timeout: float,
+    parent: Optional[str] = None,
 ) -> str:
-    """One docker build; appends each image it creates to ``made``."""
-    started = time.monotonic()
+    """One docker build (its steps' cgroups under ``parent`` when given),
+    stopped at ``timeout`` by a timer, whatever its steps do; the image's id."""
     log: list[str] = []
     built = ""
-    after_from = False
-    stream = client.api.build(
-        fileobj=io.BytesIO(data),
-        custom_context=True,
-        tag=tag,
-        labels=labels,
-        network_mode="none",
-        nocache=True,  # a shared cached layer could not be removed with this submission
-        rm=True,
-        forcerm=True,
-        pull=False,
-        container_limits=BUILD_LIMITS,
-        decode=True,
-        timeout=timeout,
-    )
+    response = _start_build(client, data, tag, timeout, parent)
+    expired = threading.Event()
+
+    def expire() -> None:
+        expired.set()
+        response.close()  # the daemon cancels a build whose client has gone
+
+    timer = threading.Timer(timeout, expire)
+    timer.daemon = True
+    timer.start()
     try:
-        for event in stream:
+        for event in client.api._stream_helper(response, decode=True):
             if "error" in event:
-                raise BuildFailed("the Dockerfile does not build: " + str(event["error"]).strip(), "".join(log))
-            text = _COLOUR.sub("", str(event.get("stream", "")))
-            log.append(text)
-            for line in text.splitlines():
-                if line.startswith("Step ") and " : " in line:
-                    after_from = line.split(" : ", 1)[1].upper().startswith("FROM")
-                match = _LAYER.match(line)
-                if match and not after_from:
-                    made.append(match.group(1))
-            if "aux" in event and "ID" in event["aux"]:
-                built = event["aux"]["ID"]
-            if time.monotonic() - started > timeout:
-                raise BuildFailed(f"the build took more than {timeout:g} s", "".join(log))
-    except docker.errors.APIError as err:
-        raise BuildFailed(f"the build failed: {err.explanation or err}", "".join(log)) from None
-    except (
-        OSError,
-        requests.exceptions.RequestException,
-        urllib3.exceptions.HTTPError,
-    ) as err:  # a step silent for too long
-        raise BuildFailed(f"the build took more than {timeout:g} s ({err})", "".join(log)) from None
+                if expired.is_set():  # the daemon's word on the step the deadline cut short
+                    break
+                raise BuildFailed("the Dockerfile does not build: " + str(event["error"]).strip(), _shown(log))
+            log.append(_COLOUR.sub("", str(event.get("stream", ""))))
+            if isinstance(event.get("aux"), dict) and "ID" in event["aux"]:
+                built = str(event["aux"]["ID"])
+    except BuildFailed:
+        raise
+    except Exception as err:
+        if expired.is_set():
+            raise BuildFailed(f"the build took more than {timeout:g} s", _shown(log)) from None
+        if isinstance(err, docker.errors.APIError):
+            raise BuildFailed(f"the build failed: {err.explanation or err}", _shown(log)) from None
+        if isinstance(err, (OSError, requests.exceptions.RequestException, urllib3.exceptions.HTTPError)):
+            raise BuildFailed(f"the build took more than {timeout:g} s ({err})", _shown(log)) from None
+        raise
     finally:
-        stream.close()
+        timer.cancel()
+        response.close()
+    if expired.is_set():
+        raise BuildFailed(f"the build took more than {timeout:g} s", _shown(log))
     if not built:
-        raise BuildFailed("the build gave no image", "".join(log))
-    made.append(built)
+        raise BuildFailed("the build gave no image", _shown(log))
     return built
 
 
-def remove(client: docker.DockerClient, made: list[str], patience: float = 15.0) -> None:
-    """Remove every image a submission's builds made, newest first.
+def _start_build(
+    client: docker.DockerClient, data: bytes, tag: str, timeout: float, parent: Optional[str]
+) -> requests.Response:
+    """POST /build with every limit the API has: docker-py's ``build`` passes
+    only memory and CPU shares, not the CPU quota nor /dev/shm's size. The
+    labels are in the Dockerfile already (:func:`labelled`): given here too,
+    they would cost one more step."""
+    api = client.api
+    params: dict[str, object] = {
+        "t": tag,
+        "nocache": True,  # a shared cached layer could not be removed with this submission
+        "rm": True,
+        "forcerm": True,
+        "pull": False,
+        "networkmode": "none",
+        **BUILD_LIMITS,
+        **({"cgroupparent": parent} if parent else {}),
+    }
+    headers = {"Content-Type": "application/tar"}
+    try:
+        response = api._post(
+            api._url("/build"), data=io.BytesIO(data), params=params, headers=headers, stream=True, timeout=timeout + 10
+        )
+        api._raise_for_status(response)
+    except docker.errors.APIError as err:
+        raise BuildFailed(f"the build failed: {err.explanation or err}") from None
+    return response
+
+
+def _shown(log: list[str]) -> str:
+    """The build's log as the student sees it: without the builder's ids."""
+    lines = "".join(log).splitlines()
+    return "\n".join(line for line in lines if not _BUILDER_LINES.match(line))
+
+
+def remove_images(client: docker.DockerClient, labels: dict[str, str], patience: float = 15.0) -> list[str]:
+    """Remove every image carrying ``labels`` (a submission's builds'
+    images, intermediate ones included), children before their parents;
+    returns the ids it could not remove, and never raises for them.
 
     A build given up on may still be stopping its step's container, which
     holds the image below it for a moment: such a conflict is retried.
     """
+    filters = {"label": [f"{key}={value}" for key, value in labels.items()]}
     deadline = time.monotonic() + patience
-    for image_id in reversed(made):
-        while True:
+    while True:
+        try:
+            images = client.api.images(all=True, filters=filters)
+        except docker.errors.APIError:
+            return ["(the image list)"]
+        if not images:
+            return []
+        parents = {image.get("ParentId") for image in images}
+        leaves = [image["Id"] for image in images if image["Id"] not in parents] or [images[0]["Id"]]
+        failed = []
+        for image_id in leaves:
             try:
                 client.api.remove_image(image_id, force=True)
-                break
             except docker.errors.NotFound:
-                break
-            except docker.errors.APIError as err:
-                if "conflict" not in str(err).lower() or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.5)
+                pass
+            except docker.errors.APIError:
+                failed.append(image_id)
+        if failed:
+            if time.monotonic() > deadline:
+                return failed
+            time.sleep(0.5)

@@ -21,6 +21,7 @@ from .. import __version__
 from ..images import ROOT
 from .assignment import Assignment
 from .results import GRADER_ERROR, SubmissionResult, TestResult
+from .submissions import walk
 
 CHUNK = 1 << 16
 
@@ -29,10 +30,8 @@ def submission_hash(path: Path) -> str:
     """Every file's relative path and bytes, in a fixed order; a symbolic
     link counts by where it points (it is never followed)."""
     digest = hashlib.sha256()
-    for file in sorted(p for p in path.rglob("*") if not p.is_dir() or p.is_symlink()):
+    for file in (p for p in walk(path) if not p.is_dir() or p.is_symlink()):
         relative = file.relative_to(path).as_posix()
-        if any(part in ("__pycache__", ".git") for part in relative.split("/")):
-            continue
         digest.update(relative.encode("utf-8", "surrogateescape") + b"\0")
         if file.is_symlink():
             digest.update(b"link\0" + str(file.readlink()).encode("utf-8", "surrogateescape"))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import ipaddress
 import secrets
 import struct
 import time
@@ -25,12 +26,17 @@ from ..pcap import Packet, read_pcap
 from .build import WORKDIR
 
 if TYPE_CHECKING:
+    from ..docker_backend import ExecResult
     from ..lab import RunningLab
 
 Verdict = tuple[bool, str]
+# Runs a client once: (program or None for its own, standard input, environment, timeout).
+Launch = Callable[[Optional[Sequence[str]], str, dict[str, str], float], "ExecResult"]
 Check = Callable[..., Verdict]
 CHECKS: dict[str, Check] = {}
 SHOWN = 60  # characters of a message shown in an output before it is cut
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
+PROOF = 64  # characters of a question (and of its answer) a capture must show
 CLIENT_RUN = 6.0  # seconds a client gets to answer: past that it is stopped, as hung
 
 
@@ -49,9 +55,10 @@ class Target:
     """Where the code under test runs, and how the checks reach it.
 
     A server is measured from ``measure_from`` at its address and ``port``.
-    A client is run as ``command`` (argv, in its node) with ``SERVER_HOST``
-    set to the address of the node ``server`` or, when ``server`` is a
-    network, to that network's broadcast address.
+    A client is run as ``command`` (argv, in its node), or by ``launch``
+    when given, with ``SERVER_HOST`` set to the address of the node
+    ``server`` or, when ``server`` is a network, to that network's
+    broadcast address.
     """
 
     node: str
@@ -60,6 +67,7 @@ class Target:
     measure_from: Optional[str] = None
     server: Optional[str] = None
     command: tuple[str, ...] = ()
+    launch: Optional[Launch] = None
 
 
 @dataclass(frozen=True)
@@ -112,15 +120,20 @@ class Context:
     def run_client(self, line: str, port: Optional[int] = None, timeout: Optional[float] = None) -> ClientRun:
         """Run the client once with ``line`` on its standard input."""
         environment = {"SERVER_HOST": self.server_host(), "SERVER_PORT": str(port or self.target.port)}
+        return self.run(line + "\n", environment, timeout or self.timeout)
+
+    def run(
+        self, input: str, environment: dict[str, str], timeout: float, program: Optional[Sequence[str]] = None
+    ) -> ClientRun:
+        """Run the client (or ``program`` where it runs) once, and time it."""
         started = time.monotonic()
-        result = self.lab.exec(
-            self.target.node,
-            list(self.target.command),
-            input=line + "\n",
-            timeout=timeout or self.timeout,
-            environment=environment,
-        )
-        return ClientRun(result.exit_code, result.stdout, result.stderr, time.monotonic() - started)
+        if self.target.launch is not None:
+            result = self.target.launch(program, input, environment, timeout)
+        else:
+            argv = list(program or self.target.command)
+            result = self.lab.exec(self.target.node, argv, input=input, timeout=timeout, environment=environment)
+        seconds = result.seconds if result.seconds is not None else time.monotonic() - started
+        return ClientRun(result.exit_code, result.stdout, result.stderr, seconds)
 
 
 def _cut(text: str, length: int = SHOWN) -> str:
@@ -140,7 +153,8 @@ def _compare(
         if len(expected) > SHOWN and len(got) != len(expected):
             return (
                 False,
-                f"sent {_show(sent)} {what}, expected the {len(expected)} characters back upper-cased, got {len(got)}: {_show(got)}",
+                f"sent {_show(sent)} {what}, expected the {len(expected)} characters back upper-cased, "
+                f"got {len(got)}: {_show(got)}",
             )
         return False, f"sent {_show(sent)} {what}, expected {_show(expected)}, got {_show(got)}"
     return True, f"sent {_show(sent)} {what}, got {_show(got)}"
@@ -241,7 +255,8 @@ def tcp_next_clients(lab: "RunningLab", ctx: Context, clients: int = 3) -> Verdi
             )
             return (
                 False,
-                f"client {index + 1} of {clients}, connecting after client {index} had closed, sent {_show(message)}: {how}",
+                f"client {index + 1} of {clients}, connecting after client {index} had closed, "
+                f"sent {_show(message)}: {how}",
             )
     return True, f"{clients} clients, one after the other, were each answered"
 
@@ -255,18 +270,22 @@ def tcp_concurrent(lab: "RunningLab", ctx: Context, holders: int = 3, wait: floa
     if result["holders_served"] < holders:
         return (
             False,
-            f"opened {holders} connections one after the other, each sending a message: only {result['holders_served']} got their answer within {wait:g} s while the earlier ones stayed open",
+            f"opened {holders} connections one after the other, each sending a message: "
+            f"only {result['holders_served']} got their answer within {wait:g} s while the earlier ones stayed open",
         )
     if not result["answered_while_held"]:
         return (
             False,
-            f"while {holders} clients kept their connections open, a new client sent 'newcomer\\n': expected 'NEWCOMER\\n' at once, got it only after they closed"
+            f"while {holders} clients kept their connections open, a new client sent 'newcomer\\n': "
+            "expected 'NEWCOMER\\n' at once, got it only after they closed"
             if result["answered_after_release"]
-            else f"while {holders} clients kept their connections open, a new client sent 'newcomer\\n' and never got an answer",
+            else f"while {holders} clients kept their connections open, "
+            "a new client sent 'newcomer\\n' and never got an answer",
         )
     return (
         True,
-        f"a new client was answered in {result['newcomer_latency_s']:.3f} s while {holders} others kept their connections open",
+        f"a new client was answered in {result['newcomer_latency_s']:.3f} s "
+        f"while {holders} others kept their connections open",
     )
 
 
@@ -283,12 +302,14 @@ def tcp_bounded(lab: "RunningLab", ctx: Context, workers: int = 4, wait: float =
     if result["holders_served"] < workers:
         return (
             False,
-            f"opened {workers} connections, each sending a message: only {result['holders_served']} were answered while the others stayed open (a pool of {workers} threads serves {workers} at once)",
+            f"opened {workers} connections, each sending a message: only {result['holders_served']} were answered "
+            f"while the others stayed open (a pool of {workers} threads serves {workers} at once)",
         )
     if result["answered_while_held"]:
         return (
             False,
-            f"while {workers} clients kept their connections open, a new client was answered at once: expected it to wait for a free thread of the pool of {workers}",
+            f"while {workers} clients kept their connections open, a new client was answered at once: "
+            f"expected it to wait for a free thread of the pool of {workers}",
         )
     return True, f"{workers} clients were served at once; the next one waited for a free thread"
 
@@ -304,7 +325,9 @@ def tcp_survives(lab: "RunningLab", ctx: Context, bad: str = "fffe0a", message: 
     if message.upper() not in result["reply"].upper():
         return (
             False,
-            f"{sent}, expected {_show(message.upper())} back, got {_show(result['reply']) if result['reply'] else 'nothing'}: did the bytes before it end the conversation (or stop the server)?",
+            f"{sent}, expected {_show(message.upper())} back, "
+            f"got {_show(result['reply']) if result['reply'] else 'nothing'}: "
+            "did the bytes before it end the conversation (or stop the server)?",
         )
     return True, f"{sent}, got {_show(result['reply'])} back"
 
@@ -330,7 +353,8 @@ def _blocks(data: bytes) -> list[bytes]:
 
 @check("block")
 def block(lab: "RunningLab", ctx: Context, size: int = 100, chunk: int = 0) -> Verdict:
-    """A block of ``size`` bytes (sent ``chunk`` bytes at a time) comes back upper-cased; an empty block ends the session."""
+    """A block of ``size`` bytes (sent ``chunk`` bytes at a time) comes back
+    upper-cased; an empty block ends the session."""
     result = probes.block(lab, ctx.prober, ctx.host, ctx.target.port, size, chunk=chunk, timeout=5.0)
     sent = f"a {size}-byte block" + (f" in pieces of {chunk} bytes" if chunk else "")
     if "error" in result:
@@ -338,7 +362,8 @@ def block(lab: "RunningLab", ctx: Context, size: int = 100, chunk: int = 0) -> V
     if not result["intact"]:
         return (
             False,
-            f"sent {sent}, expected the same {size} bytes upper-cased, got a {result['answer_size']}-byte block that differs",
+            f"sent {sent}, expected the same {size} bytes upper-cased, "
+            f"got a {result['answer_size']}-byte block that differs",
         )
     if not result["closed_after_zero"]:
         return False, f"sent {sent} and got it back upper-cased, but after the empty block the connection stayed open"
@@ -359,7 +384,8 @@ def blocks_one_connection(
     if got != expected:
         return (
             False,
-            f"sent the blocks {list(messages)} and an empty one on one connection, expected the blocks {expected} back, got {got}",
+            f"sent the blocks {list(messages)} and an empty one on one connection, "
+            f"expected the blocks {expected} back, got {got}",
         )
     return True, f"sent the blocks {list(messages)} on one connection, got {got}"
 
@@ -413,14 +439,71 @@ def xmlrpc_calls(lab: "RunningLab", ctx: Context, calls: Sequence[dict] = ()) ->
 # --- Clients -----------------------------------------------------------------
 
 
-def _clean_run(lab: "RunningLab", ctx: Context, input: str, link: Optional[str]) -> ClientRun:
-    """The client asked ``input`` once, over a link without loss."""
+def _clean_run(lab: "RunningLab", ctx: Context, input: str, link: Optional[str]) -> "Answered":
+    """The client asked ``input`` once, over a link without loss (see :func:`_answered`)."""
     key = ("clean", input, link)
     if key not in ctx.memo:
         if link:
             lab.link(link).set(**impairment_changes({"loss": "0%"}))
-        ctx.memo[key] = ctx.run_client(input, timeout=CLIENT_RUN)
+        ctx.memo[key] = _answered(lab, ctx, input, {}, CLIENT_RUN)
     return ctx.memo[key]
+
+
+@dataclass(frozen=True)
+class Answered:
+    """A client run whose answer is proven from outside the client.
+
+    ``asked`` is what it was given: the check's input and a word drawn for
+    this run alone, so that no answer can be guessed or kept from an earlier
+    run; ``missing`` is what the capture made in the client's network
+    namespace lacks (the question leaving for the server's port, the answer
+    coming back from another node), or nothing.
+    """
+
+    run: ClientRun
+    asked: str
+    missing: str
+
+    def expected(self, input: str, answer: str) -> str:
+        """An answer to ``input`` as it reads for this run's question."""
+        return answer.replace(input.upper(), self.asked.upper())
+
+
+def _answered(
+    lab: "RunningLab", ctx: Context, input: str, environment: dict[str, str], timeout: float, word: bool = True
+) -> Answered:
+    """Run the client once, asked ``input`` (and a word of its own with
+    ``word``), under a capture in its network namespace."""
+    asked = f"{input} {''.join(secrets.choice(LETTERS) for _ in range(8))}" if word else input
+    port = ctx.target.port
+    environment = {"SERVER_PORT": str(port), **environment}
+    environment.setdefault("SERVER_HOST", ctx.server_host())
+    with lab.capture(ctx.target.node, filter=f"port {port}") as capture:
+        run = ctx.run(asked + "\n", environment, timeout)
+    return Answered(run, asked, _unproven(capture.packets, port, _own(lab, ctx.target.node), asked))
+
+
+def _own(lab: "RunningLab", node: str) -> set[str]:
+    """A node's addresses: what it sends to itself proves nothing."""
+    return {address for pair in lab.addresses(node).values() for address in pair if address}
+
+
+def _unproven(packets: Sequence[Packet], port: int, own: set[str], asked: str) -> str:
+    """What the packets lack to show ``asked`` leaving for ``port`` on
+    another node and its upper-cased answer coming back from one."""
+
+    def elsewhere(address: str) -> bool:
+        return address not in own and not ipaddress.ip_address(address).is_loopback
+
+    sent = b"".join(p.payload for p in packets if p.dport == port and elsewhere(p.dst))
+    back = b"".join(p.payload for p in packets if p.sport == port and elsewhere(p.src))
+    # The start of each is enough (the letters are drawn for the run), and
+    # keeps a long answer's segment the capture may miss from mattering.
+    if asked[:PROOF].encode() not in sent:
+        return f"no packet carrying {_show(asked)} left it for port {port} of another node"
+    if asked.upper()[:PROOF].encode() not in back:
+        return f"its question left, but no answer carrying {_show(asked.upper())} came back to it"
+    return ""
 
 
 def _silent_run(
@@ -457,8 +540,13 @@ def client_prints(
     """The client prints the expected answers (``every`` one of them, or at
     least one): on a line that ends with the answer, or ``anywhere``; each
     after the word ``prefix`` its variant's server puts in front."""
-    run = _clean_run(lab, ctx, input, link)
-    expect = [_lead(prefix) + e for e in expect]
+    answered = _clean_run(lab, ctx, input, link)
+    run, asked = answered.run, answered.asked
+    expect = [answered.expected(input, _lead(prefix) + e) for e in expect]
+    input = asked
+    if answered.missing:
+        never = f"the server's answer never reached it ({answered.missing})"
+        return False, f"gave it {input!r} on its standard input: {never}; {run.describe()}"
     found = [e for e in expect if (e in run.stdout if anywhere else any(line.endswith(e) for line in run.lines))]
     if len(found) < (len(expect) if every else 1):
         missing = [e for e in expect if e not in found]
@@ -473,7 +561,11 @@ def client_exits(
     lab: "RunningLab", ctx: Context, input: str = "hello world", within: float = 5.0, link: Optional[str] = None
 ) -> Verdict:
     """Once answered, the client exits with status 0 within ``within`` seconds."""
-    run = _clean_run(lab, ctx, input, link)
+    answered = _clean_run(lab, ctx, input, link)
+    run, input = answered.run, answered.asked
+    if answered.missing:
+        never = f"the server's answer never reached it ({answered.missing})"
+        return False, f"gave it {input!r}: {never}; {run.describe()}"
     if run.exit_code != 0 or run.seconds > within:
         return False, f"gave it {input!r}, expected it to finish with status 0 within {within:g} s: {run.describe()}"
     return True, f"it finished with status 0 after {run.seconds:.1f} s"
@@ -495,7 +587,8 @@ def client_gives_up(
     if "server seems down" not in run.stdout + run.stderr or run.exit_code == 0 or run.seconds > within:
         return (
             False,
-            f"gave it {input!r} with {how}: expected 'server seems down' and a non-zero status within {within:g} s; {run.describe()}",
+            f"gave it {input!r} with {how}: expected 'server seems down' and a non-zero status "
+            f"within {within:g} s; {run.describe()}",
         )
     return (
         True,
@@ -526,10 +619,15 @@ def client_backoff(
 @check("client-long-line")
 def client_long_line(lab: "RunningLab", ctx: Context, size: int = 10000) -> Verdict:
     """A line of ``size`` letters comes back whole, upper-cased: more than
-    one recv() of the slide's 2048 bytes holds."""
-    sent = _letters(size)
-    run = ctx.run_client(sent, timeout=CLIENT_RUN)
+    one recv() of the slide's 2048 bytes holds. The letters are drawn for
+    the run, and the capture must show them going to the server and back."""
+    sent = "".join(secrets.choice(LETTERS) for _ in range(size))
+    answered = _answered(lab, ctx, sent, {}, CLIENT_RUN, word=False)
+    run = answered.run
     longest = max(run.lines, key=len, default="")
+    if answered.missing:
+        never = f"the server's answer never reached it ({answered.missing})"
+        return False, f"gave it a line of {size} letters on its standard input: {never}; {run.describe()}"
     if sent.upper() in run.stdout:
         return True, f"gave it a line of {size} letters, it printed them all back upper-cased"
     got = f"its longest line has {len(longest)} characters" + (", upper-cased letters" if longest.isupper() else "")
@@ -547,14 +645,15 @@ def _received_logs(lab: "RunningLab", node: str, since: int) -> list[str]:
 def client_delivers(lab: "RunningLab", ctx: Context, size: int = 5_000_000) -> Verdict:
     """A line of ``size`` letters reaches the slow reader whole: the client
     prints its answer, and the server's log says how much arrived."""
-    sent = "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(64)) * (size // 64)
+    sent = "".join(secrets.choice(LETTERS) for _ in range(64)) * (size // 64)
     expected = f"received {len(sent)} bytes sha256 {hashlib.sha256(sent.encode()).hexdigest()}"
     server = ctx.target.server or ""
     since = len(lab.logs(server).splitlines())
     run = ctx.run_client(sent, timeout=CLIENT_RUN + 4)
     seen = _received_logs(lab, server, since)
     what = f"gave it a line of {len(sent)} letters on its standard input"
-    if expected in run.stdout:
+    whole = any(line.startswith("received ") and line.endswith(f" {len(sent)} bytes") for line in seen)
+    if expected in run.stdout and whole:  # printed, and the server's log says all of it arrived
         return True, f"{what}; the server got all of it and the client printed {_show(expected)}"
     arrived = f"the server logged {_show(seen[-1])}" if seen else "the server logged no message from it"
     return False, f"{what}, expected the server's answer {_show(expected)}; {arrived}; {run.describe()}"
@@ -651,10 +750,14 @@ def client_by_name(
         # The lab's DNS asks servers outside, which a grading lab cannot
         # reach: one short try, so that the lookup fails in a second, not in 10.
         environment["RES_OPTIONS"] = "timeout:1 attempts:1"
-    started = time.monotonic()
-    command = list(ctx.target.command)
-    result = lab.exec(ctx.target.node, command, input=input + "\n", timeout=CLIENT_RUN, environment=environment)
-    run = ClientRun(result.exit_code, result.stdout, result.stderr, time.monotonic() - started)
+    if gives_up:
+        run = ctx.run(input + "\n", environment, CLIENT_RUN)
+    else:
+        answered = _answered(lab, ctx, input, environment, CLIENT_RUN)
+        run, expect, input = answered.run, answered.expected(input, expect), answered.asked
+        if answered.missing:
+            given = f"gave it SERVER_HOST={name!r} and {input!r} on its standard input"
+            return False, f"{given}: the server's answer never reached it ({answered.missing}); {run.describe()}"
     given = f"gave it SERVER_HOST={name!r} and {input!r} on its standard input"
     if gives_up:
         if "server seems down" in run.stdout + run.stderr and run.exit_code != 0:
@@ -682,7 +785,7 @@ def pcap_backoff(
 ) -> Verdict:
     """The capture the student submitted (``file``, beside main.py) shows
     their client's datagrams leaving on the lecture's doubling schedule."""
-    result = lab.exec(ctx.target.node, ["python3", "-c", READ_FILE, f"{WORKDIR}/{file}"], timeout=20)
+    result = ctx.run("", {}, 20, program=["python3", "-c", READ_FILE, f"{WORKDIR}/{file}"])
     if result.exit_code != 0:
         error = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "it could not be read"
         return False, f"found no {file} beside your main.py: {_cut(error, 200)}"

@@ -19,6 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional, Sequence
 
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .. import labels as L
@@ -28,9 +29,9 @@ from ..errors import BadInput
 from ..images import ensure_images
 from ..lab import remove_stale
 from .assignment import load_assignment
-from .build import remove
+from .build import remove_images
 from .course import Course
-from .report import points, write_gradebook, write_junit, write_submission
+from .report import points, shown, write_gradebook, write_junit, write_submission
 from .results import SubmissionResult
 from .roster import load_roster
 from .runner import Batch
@@ -69,7 +70,8 @@ def grade_command(
     out.mkdir(parents=True, exist_ok=True)
     if course.reused:
         output.progress(
-            f"{len(course.reused)} submission(s) unchanged since the last run into {out}: their results are reused (--force grades them again)"
+            f"{len(course.reused)} submission(s) unchanged since the last run into {out}: "
+            "their results are reused (--force grades them again)"
         )
     output.progress(
         f"grading {len(found)} submission(s) of {spec.name} ({points(spec.max_score)} points), {jobs} at a time"
@@ -82,9 +84,12 @@ def grade_command(
             course.record(result)
             write_submission(out, result)
             progress.advance(task)
-            progress.update(task, description=f"graded {result.name}")
+            progress.update(task, description=f"graded {_name(result.name)}")
 
-        graded = Batch(spec, jobs, course.assignment_of).grade(found, done)
+        batch = Batch(spec, jobs, course.assignment_of)
+        graded = batch.grade(found, done)
+    if batch.leftovers:
+        output.error(f"could not remove (a later run removes them): {'; '.join(batch.leftovers)}")
     results = sorted(graded + course.reused, key=lambda r: r.name)
     write_gradebook(out, results)
     write_junit(out, results)
@@ -96,7 +101,7 @@ def grade_command(
         ["submission", "score", "max", "checks passed", "status", "time"],
         [
             (
-                r.name,
+                _name(r.name),
                 points(r.score),
                 points(r.max_score),
                 f"{sum(t.passed for t in r.tests)}/{len(r.tests)}",
@@ -108,13 +113,21 @@ def grade_command(
     )
     ungraded = [r.name for r in results if not r.graded]
     if ungraded:
-        output.error(f"the grader failed on {len(ungraded)} submission(s): {', '.join(ungraded)} (see their report.md)")
+        names = ", ".join(_name(name) for name in ungraded)
+        output.error(f"the grader failed on {len(ungraded)} submission(s): {names} (see their report.md)")
         return 1
     return 0
 
 
+def _name(folder: str) -> str:
+    """A submission's folder name as the terminal shows it: as text, never as
+    rich markup or escape sequences (a student may choose it)."""
+    return escape(shown(folder, newlines=False))
+
+
 def remove_stale_images(backend: DockerBackend) -> None:
-    """Submission images left by a grader that was killed."""
-    for image in backend.client.images.list(filters={"label": [f"{L.PROJECT}=1", f"{L.IMAGE_ROLE}=submission"]}):
-        if not L.process_alive(image.labels or {}):
-            remove(backend.client, [image.id])
+    """Submission images (intermediate ones too) left by a grader that was killed."""
+    images = backend.api.images(all=True, filters={"label": [f"{L.PROJECT}=1", f"{L.IMAGE_ROLE}=submission"]})
+    stale = {(i.get("Labels") or {}).get(L.LAB) for i in images if not L.process_alive(i.get("Labels") or {})}
+    for instance in sorted(name for name in stale if name):
+        remove_images(backend.client, {L.LAB: instance})

@@ -20,6 +20,11 @@ from .results import SubmissionResult
 
 GRADEBOOK_HEADER = ("submission", "score", "max_score")
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# What a terminal or a Markdown viewer would act on rather than show: control
+# characters (escape sequences start with one), and the invisible marks that
+# reorder or hide text.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+_BACKTICKS = re.compile("`+")
 
 
 def _write(path: Path, text: str) -> None:
@@ -42,17 +47,21 @@ def write_submission(out: Path, result: SubmissionResult) -> Path:
 
 
 def markdown(result: SubmissionResult) -> str:
+    """The report a student reads; what their program printed can only appear
+    inside its fenced blocks, shown as text."""
+    score = f"{points(result.score)} / {points(result.max_score)}"
     lines = [
-        f"# {result.assignment}: {result.name}",
+        f"# {result.assignment}: {shown(result.name, newlines=False)}",
         "",
-        f"**Score: {points(result.score)} / {points(result.max_score)}** ({result.status}, {result.execution_time:.1f} s)",
+        f"**Score: {score}** ({result.status}, {result.execution_time:.1f} s)",
         "",
         "| Check | Points | Result | Visibility |",
         "|---|---|---|---|",
     ]
     for test in result.tests:
+        verdict = "passed" if test.passed else "failed"
         lines.append(
-            f"| {test.name} | {points(test.score)} / {points(test.max_score)} | {'passed' if test.passed else 'failed'} | {test.visibility} |"
+            f"| {test.name} | {points(test.score)} / {points(test.max_score)} | {verdict} | {test.visibility} |"
         )
     if result.output:
         lines += ["", "## Overall", "", *_fenced(result.output)]
@@ -62,8 +71,22 @@ def markdown(result: SubmissionResult) -> str:
 
 
 def _fenced(text: str) -> list[str]:
-    fence = "````" if "```" in text else "```"
-    return [fence, text.rstrip(), fence]
+    """A code block no line of ``text`` can close: its fence is longer than
+    the longest run of backticks in it."""
+    text = shown(text.rstrip())
+    fence = "`" * max(3, 1 + max((len(run) for run in _BACKTICKS.findall(text)), default=0))
+    return [fence, text, fence]
+
+
+def shown(text: str, newlines: bool = True) -> str:
+    """``text`` with its control characters written out (``\\x1b``), as text."""
+
+    def escape(match: re.Match) -> str:
+        code = ord(match.group())
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+    text = _CONTROL.sub(escape, text)
+    return text if newlines else text.replace("\n", "\\n")
 
 
 def write_gradebook(out: Path, results: Sequence[SubmissionResult]) -> Path:

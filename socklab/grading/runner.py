@@ -22,21 +22,24 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Callable, Optional, Sequence
 
 import docker.errors
+from docker.models.containers import Container
 
 from .. import labels as L
-from ..docker_backend import DockerBackend
+from ..docker_backend import DockerBackend, ExecResult
 from ..errors import NodeNotReady, SocklabError
 from ..lab import Options, RunningLab, up
 from ..model import Ready
 from ..readiness import wait_ready
 from .assignment import Assignment, CheckSpec
-from .build import BUILD_TIMEOUT, BuildFailed, build, remove
-from .checks import CHECKS, Context, Target
-from .results import BUILD_FAILED, GRADED, GRADER_ERROR, NOT_READY, NOT_STARTED, TIMED_OUT, SubmissionResult, TestResult
-from .sandbox import STUDENT, client_command, fence, readiness, sandboxed_lab
+from .build import BUILD_TIMEOUT, BuildFailed, Runnable, build, remove_images
+from .checks import CHECKS, Context, Launch, Target
+from .program import Program, run_once
+from .results import BUILD_FAILED, GRADED, GRADER_ERROR, NOT_READY, TIMED_OUT, SubmissionResult, TestResult
+from .sandbox import HOLDER, STUDENT, fence, program_command, program_environment, readiness, sandboxed_lab
 from .submissions import Submission
 
 LOG_LINES = 30  # of a program's output, shown when something failed
+TAIL_CHARACTERS = 4000  # at most, of those lines: one line can be a megabyte
 SETTLE = 0.25  # seconds a server gets to crash after a check, before the next one
 # What a check may meet when the code under test misbehaves: these fail the
 # check. Anything else is a bug of ours and stops this submission's grading.
@@ -104,9 +107,11 @@ def _attempt(spec: CheckSpec, running: RunningLab, target: Target, memo: dict) -
         return False, f"the check could not finish: {err}"
 
 
-def target(assignment: Assignment, command: tuple[str, ...] = ()) -> Target:
+def target(assignment: Assignment, command: tuple[str, ...] = (), launch: Optional[Launch] = None) -> Target:
+    """Where the code under test runs: a client is run as ``command`` in its
+    node, or by ``launch`` (the grader's: a container of its own per run)."""
     return Target(
-        assignment.node, assignment.kind, assignment.port, assignment.measure_from, assignment.server, command
+        assignment.node, assignment.kind, assignment.port, assignment.measure_from, assignment.server, command, launch
     )
 
 
@@ -137,8 +142,8 @@ class Watchdog:
 class Batch:
     """The submissions of one assignment being graded, N at a time.
 
-    It knows what each submission in flight has created, so that an
-    interrupted batch (Ctrl-C) removes it all.
+    It knows which submissions are in flight, so that an interrupted batch
+    (Ctrl-C) removes all they created: their labs and images, found by label.
     """
 
     def __init__(
@@ -149,8 +154,9 @@ class Batch:
         self.jobs = jobs
         self.backend = DockerBackend()
         self._lock = threading.Lock()
-        self._in_flight: dict[str, list[str]] = {}  # instance -> images made
+        self._in_flight: set[str] = set()  # lab instances
         self._stopped = threading.Event()
+        self.leftovers: list[str] = []  # what could not be removed, said at the end (stale cleanup gets it later)
 
     def grade(
         self, submissions: Sequence[Submission], on_done: Callable[[SubmissionResult], None] = lambda r: None
@@ -174,27 +180,46 @@ class Batch:
         """Stop: remove every lab and image of the submissions in flight."""
         self._stopped.set()
         with self._lock:
-            in_flight = dict(self._in_flight)
-        for instance, made in in_flight.items():
-            self._clean(instance, made)
+            in_flight = set(self._in_flight)
+        for instance in in_flight:
+            self._clean(instance)
 
-    def _clean(self, instance: str, made: list[str], backend: Optional[DockerBackend] = None) -> None:
+    def _clean(self, instance: str, backend: Optional[DockerBackend] = None) -> None:
+        """Remove a submission's lab and images; never raises, since the
+        submission's result stands whatever happens here."""
         backend = backend or self.backend
-        backend.remove({L.LAB: instance})
-        remove(backend.client, made)
+        left = []
+        try:
+            backend.remove({L.LAB: instance})
+        except docker.errors.DockerException as err:
+            left.append(f"the lab {instance} ({err})")
+        images = remove_images(backend.client, {L.LAB: instance})
+        if images:
+            left.append(f"{len(images)} image(s) of {instance}")
+        with self._lock:
+            self.leftovers += left
 
     def grade_one(self, submission: Submission) -> SubmissionResult:
-        """Grade one submission; never raises, whatever the submission does."""
+        """Grade one submission; never raises: whatever happens becomes its
+        result, the student's failure or, when it is ours, a grader error."""
         started = time.monotonic()
+        try:
+            result = self._grade_one(submission)
+        except Exception as err:  # before its lab exists: its variant, Docker out of reach...
+            reason = f"the grader failed: {type(err).__name__}: {err}"
+            result = SubmissionResult.unrun(submission.name, self.assignment, GRADER_ERROR, reason, reason)
+        result.execution_time = time.monotonic() - started
+        return result
+
+    def _grade_one(self, submission: Submission) -> SubmissionResult:
         assignment = self.variant(submission) if self.variant else self.assignment
         instance = instance_name(assignment, submission)
-        made: list[str] = []
         with self._lock:
-            self._in_flight[instance] = made
+            self._in_flight.add(instance)
         backend = DockerBackend()  # its own connections: the jobs run side by side
-        watchdog = Watchdog(assignment.timeout, lambda: backend.remove({L.LAB: instance}))
+        watchdog = Watchdog(assignment.timeout, lambda: self._clean(instance, backend))
         try:
-            result = self._grade(backend, assignment, submission, instance, made, watchdog.expired.is_set)
+            result = self._grade(backend, assignment, submission, instance, watchdog.expired.is_set)
         except Exception as err:
             status = TIMED_OUT if watchdog.expired.is_set() else GRADER_ERROR
             reason = (
@@ -205,12 +230,9 @@ class Batch:
             result = SubmissionResult.unrun(submission.name, assignment, status, reason, reason)
         finally:
             watchdog.cancel()
-            try:
-                self._clean(instance, made, backend)
-            finally:
-                with self._lock:
-                    self._in_flight.pop(instance, None)
-        result.execution_time = time.monotonic() - started
+            self._clean(instance, backend)
+            with self._lock:
+                self._in_flight.discard(instance)
         if watchdog.expired.is_set() and result.status == GRADED:
             result.status = TIMED_OUT
             result.output = f"The submission ran past its {assignment.timeout:g} s: the checks left were not run."
@@ -222,7 +244,6 @@ class Batch:
         assignment: Assignment,
         submission: Submission,
         instance: str,
-        made: list[str],
         expired: Callable[[], bool],
     ) -> SubmissionResult:
         node = assignment.node
@@ -239,7 +260,6 @@ class Batch:
                 submission,
                 f"socklab/submission:{instance}",
                 labels,
-                made,
                 timeout=min(assignment.timeout, BUILD_TIMEOUT),
             )
         except BuildFailed as err:
@@ -250,39 +270,72 @@ class Batch:
                 submission.name, assignment, BUILD_FAILED, f"the submission could not be built ({err.reason})", output
             )
         running = up(
-            sandboxed_lab(assignment, runnable),
-            backend,
-            Options(instance=instance, ephemeral=True, sandboxes={node: STUDENT}),
+            sandboxed_lab(assignment), backend, Options(instance=instance, ephemeral=True, sandboxes={node: HOLDER})
         )
-        try:
-            fence(running, node)
-        except (SocklabError, docker.errors.APIError):
-            if expired():
-                raise
-            output = f"Your container stopped as soon as it started.\n\nIts output:\n{_tail(_logs(running, node)) or '(nothing)'}"
-            return SubmissionResult.unrun(
-                submission.name, assignment, NOT_STARTED, "the container stopped as soon as it started", output
-            )
+        holder = running.container(node)
+        fence(running, node)  # before the student's program exists
+        labels = dict(holder.labels, **{L.ROLE: "program"})
         if assignment.kind == "client":
-            tests = run_checks(assignment, running, target(assignment, client_command(runnable)), expired)
-            return SubmissionResult(
-                submission.name, assignment.name, GRADED, tests
-            )  # a client's output is in its checks'
+            launch = Launcher(backend, holder, runnable, labels)
+            tests = run_checks(assignment, running, target(assignment, launch=launch), expired)
+            return SubmissionResult(submission.name, assignment.name, GRADED, tests)  # its output is in its checks'
+        program = Program(
+            backend,
+            holder.id,
+            f"{holder.name}-program",
+            runnable.image,
+            program_command(runnable),
+            program_environment(assignment),
+            labels,
+            STUDENT,
+        )
+        program.start()
         try:
-            wait_ready(backend, node, running.container(node).id, readiness(assignment))
+            wait_ready(backend, node, holder.id, readiness(assignment), watch=program.id)
         except NodeNotReady as err:
             if expired():
                 raise
-            return _never_ready(submission, assignment, err)
+            return _never_ready(submission, assignment, err, _program_output(program))
         tests = run_checks(
-            assignment, running, target(assignment), expired, Revival(running, node, readiness(assignment))
+            assignment, running, target(assignment), expired, Revival(running, node, program, readiness(assignment))
         )
         output = (
             ""
             if all(t.passed for t in tests)
-            else f"Your server's last output lines:\n{_tail(_logs(running, node)) or '(nothing)'}"
+            else f"Your server's last output lines:\n{_program_output(program) or '(nothing)'}"
         )
         return SubmissionResult(submission.name, assignment.name, GRADED, tests, output)
+
+
+class Launcher:
+    """Runs a client submission for a check, in a new container each time
+    (a fresh /tmp: nothing carries over from one run to the next) in the
+    fenced holder's network namespace; ``program`` replaces the
+    submission's own command (to read one of its files)."""
+
+    def __init__(self, backend: DockerBackend, holder: Container, runnable: Runnable, labels: dict[str, str]) -> None:
+        self.backend = backend
+        self.holder = holder
+        self.runnable = runnable
+        self.labels = labels
+        self.runs = 0
+
+    def __call__(
+        self, program: Optional[Sequence[str]], input: str, environment: dict[str, str], timeout: float
+    ) -> ExecResult:
+        self.runs += 1
+        return run_once(
+            self.backend,
+            self.holder.id,
+            f"{self.holder.name}-run{self.runs}",
+            self.runnable.image,
+            program_command(self.runnable, program),
+            environment,
+            self.labels,
+            STUDENT,
+            input,
+            timeout,
+        )
 
 
 class Revival:
@@ -293,48 +346,58 @@ class Revival:
     server gets that moment before it is looked at.
     """
 
-    def __init__(self, running: RunningLab, node: str, ready: Ready) -> None:
+    def __init__(self, running: RunningLab, node: str, program: Program, ready: Ready) -> None:
         self.running = running
         self.node = node
+        self.program = program
         self.ready = ready
         self.first = True
 
     def __call__(self) -> str:
-        backend, container = self.running.backend, self.running.container(self.node)
         if not self.first:
             time.sleep(SETTLE)
         self.first = False
-        if backend.state(container.id).get("Running"):
+        if self.program.running():
             return ""
-        backend.start(container.id)
-        container.reload()  # its addresses, should they change
+        if self.program.over_limit:
+            raise SocklabError(self.program.explain())
+        self.program.wait(SETTLE)  # the rest of its output
+        # A new network namespace, as a restarted container had: the old
+        # one may hold the port in TIME_WAIT, which a server without
+        # SO_REUSEADDR cannot bind again for a minute. Fenced again before
+        # the program starts.
+        holder = self.running.container(self.node)
+        self.running.backend.api.restart(holder.id, timeout=1)
+        holder.reload()
         fence(self.running, self.node)
+        self.program.start()
         try:
-            wait_ready(backend, self.node, container.id, self.ready)
+            wait_ready(self.running.backend, self.node, holder.id, self.ready, watch=self.program.id)
         except NodeNotReady as err:
             raise SocklabError(f"your server had stopped and did not become ready again: {err}") from None
         return "(Your server had stopped; it was started again for this check.)\n"
 
 
-def _never_ready(submission: Submission, assignment: Assignment, err: NodeNotReady) -> SubmissionResult:
+def _never_ready(submission: Submission, assignment: Assignment, err: NodeNotReady, output: str) -> SubmissionResult:
     how = f"{'listening on TCP' if assignment.ready == 'tcp' else 'bound to UDP'} port {assignment.port}"
     why = err.reason
-    output = f"Your server never became ready: the grader waited {assignment.ready_timeout:g} s for it to be {how}"
-    output += (f", but {why}." if "exited" in why else ".") + f"\n\nIts output:\n{_tail(err.last_logs) or '(nothing)'}"
+    text = f"Your server never became ready: the grader waited {assignment.ready_timeout:g} s for it to be {how}"
+    text += (f", but {why}." if "exited" in why else ".") + f"\n\nIts output:\n{output or '(nothing)'}"
     reason = f"the server never became ready ({how} within {assignment.ready_timeout:g} s)"
-    return SubmissionResult.unrun(submission.name, assignment, NOT_READY, reason, output)
+    return SubmissionResult.unrun(submission.name, assignment, NOT_READY, reason, text)
 
 
-def _logs(running: RunningLab, node: str) -> str:
-    """A node's output, or nothing once the watchdog has taken the lab down."""
-    try:
-        return running.logs(node)
-    except docker.errors.APIError:
-        return ""
+def _program_output(program: Program) -> str:
+    """The last lines of what the program printed, and why it stopped when that is known."""
+    program.wait(1.0 if not program.running() else 0)  # an exited program's last lines are on their way
+    note = program.explain()
+    return _tail(program.output()) + (f"\n{note}" if note else "")
 
 
-def _tail(text: str, lines: int = LOG_LINES) -> str:
-    return "\n".join(text.strip().splitlines()[-lines:])
+def _tail(text: str, lines: int = LOG_LINES, characters: int = TAIL_CHARACTERS) -> str:
+    """The last lines of an output, and no more than ``characters`` of them."""
+    tail = "\n".join(text.strip().splitlines()[-lines:])
+    return tail if len(tail) <= characters else f"(...)\n{tail[-characters:]}"
 
 
 def grade_submissions(

@@ -1,21 +1,27 @@
-"""Where a submission runs: a copy of the assignment's lab with the student's
-container in place of one node, boxed in.
+"""Where a submission runs: a copy of the assignment's lab with a holder in
+place of one node, and the student's program beside it, boxed in.
 
-The student's container runs as ``nobody``, with no capabilities and
+The holder (socklab's node image, idle) takes the node's place on the
+lab's networks, all made internal, and is fenced (:func:`fence`) from a
+helper: its default routes go, and the gateways (the host's addresses on
+the lab's networks, global and link-local) are rejected. Only then does
+the student's program get a container (``program.py``), which joins the
+holder's network namespace: it never runs with a way out of its lab.
+
+That container runs as ``nobody``, with no capabilities and
 ``no-new-privileges`` (as every socklab container), a read-only root with a
-small tmpfs at /tmp, 128 MiB, 64 processes, half a CPU, only on internal
-networks, and with its default route removed (:func:`fence`) before its
-program starts: an address outside the lab is unreachable, not merely
-dropped somewhere on the way. Its program runs under the guard
-(``guard.py``), which caps its output and says why it stopped.
+small tmpfs at /tmp and /dev/shm, 128 MiB, 64 processes, half a CPU, an
+environment that holds only what the assignment promises (``PORT``, or
+``SERVER_HOST`` and ``SERVER_PORT``) and a log Docker keeps to 1 MiB.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
+from ..catalog import NODE_IMAGE
 from ..docker_backend import Sandbox
 from ..errors import SocklabError
 from ..lab import RunningLab
@@ -24,14 +30,21 @@ from .assignment import Assignment
 from .build import WORKDIR, Runnable
 
 USER = "65534:65534"  # nobody
-MEMORY = "128m"
-PIDS = 64
-CPUS = 0.5
-TMPFS = "size=16m,mode=1777"
-STUDENT = Sandbox(user=USER, memory=MEMORY, pids=PIDS, cpus=CPUS, read_only=True, tmpfs={"/tmp": TMPFS})
-OUTPUT_LIMIT = 1024 * 1024  # bytes a program may print, over its whole life
-GUARD = Path(__file__).with_name("guard.py").read_text(encoding="utf-8")
-IDLE = ("sleep", "infinity")  # a client's container waits; each check runs the client in it
+STUDENT = Sandbox(
+    user=USER,
+    memory="128m",
+    pids=64,
+    cpus=0.5,
+    read_only=True,
+    tmpfs={"/tmp": "size=16m,mode=1777"},
+    shm="4m",
+    log_size="1m",
+)
+# The holder runs nothing of the student's; the grader runs its readiness
+# probes (python3) in it, since they only need the network namespace.
+HOLDER = Sandbox(user=USER, memory="64m", pids=16, read_only=True)
+HOLD = ("sleep", "infinity")
+UNPACK = Path(__file__).with_name("unpack.py").read_text(encoding="utf-8")
 
 LISTENING = """
 import sys
@@ -47,15 +60,19 @@ for path in (f"/proc/net/{kind}", f"/proc/net/{kind}6"):
 sys.exit(1)
 """
 
-# Run in a helper sharing the student's network namespace (the student never
-# has NET_ADMIN): reject the gateways, the host's addresses on the lab's
-# networks, then delete the default routes. The IPv4 one goes last: the
-# guard starts the program once it is gone.
+# Run in a helper sharing the holder's network namespace (the student never
+# has NET_ADMIN), before the student's program exists: reject the gateways,
+# the host's addresses on the lab's networks, and every link-local address
+# (the host's among them) but for neighbour discovery; then delete the
+# default routes.
 FENCE = r"""
+ip6tables -A OUTPUT -d fe80::/10 -p icmpv6 --icmpv6-type neighbour-solicitation -j ACCEPT
+ip6tables -A OUTPUT -d fe80::/10 -p icmpv6 --icmpv6-type neighbour-advertisement -j ACCEPT
+ip6tables -A OUTPUT -d fe80::/10 -j REJECT
 for gateway; do
     case $gateway in
-        *:*) ip6tables -I OUTPUT -d "$gateway" -j REJECT ;;
-        *) iptables -I OUTPUT -d "$gateway" -j REJECT --reject-with icmp-net-unreachable ;;
+        *:*) ip6tables -A OUTPUT -d "$gateway" -j REJECT ;;
+        *) iptables -A OUTPUT -d "$gateway" -j REJECT --reject-with icmp-net-unreachable ;;
     esac
 done
 while ip -6 route del default 2>/dev/null; do :; done
@@ -72,32 +89,23 @@ def readiness(assignment: Assignment) -> Ready:
     return Ready("command", command=command, timeout=assignment.ready_timeout)
 
 
-def guarded(
-    program: tuple[str, ...], fenced: bool, packed: Optional[str] = None, workdir: Optional[str] = None
-) -> tuple[str, ...]:
-    """The command that runs ``program`` under the guard."""
-    command = ["python3", "-c", GUARD, str(OUTPUT_LIMIT), "fenced" if fenced else "now"]
-    if packed:
-        command += ["--unpack", packed]
-    if workdir:
-        command += ["--cd", workdir]
-    return tuple(command + ["--", *program])
+def program_command(runnable: Runnable, program: Optional[Sequence[str]] = None) -> tuple[str, ...]:
+    """The command of the student's container: ``program`` (by default the
+    submission's own), after unpacking a ``main.py`` submission's files."""
+    argv = tuple(program or runnable.program)
+    if not runnable.packed:
+        return argv
+    return ("python3", "-c", UNPACK, runnable.packed, WORKDIR, "--", *argv)
 
 
-def container_command(assignment: Assignment, runnable: Runnable) -> tuple[str, ...]:
-    """What the student's container runs: the server, or for a client an idle
-    process (its files unpacked) for the checks to run the client beside."""
-    workdir = WORKDIR if runnable.packed else None
-    return guarded(runnable.program if assignment.kind == "server" else IDLE, True, runnable.packed, workdir)
+def program_environment(assignment: Assignment) -> dict[str, str]:
+    """All the environment a server's program gets beyond its image's own:
+    nothing tells it that it is being graded, nor where."""
+    return {"PORT": str(assignment.port)} if assignment.kind == "server" else {}
 
 
-def client_command(runnable: Runnable) -> tuple[str, ...]:
-    """How a check runs a client submission, in its already started container."""
-    return guarded(runnable.program, False, workdir=WORKDIR if runnable.packed else None)
-
-
-def sandboxed_lab(assignment: Assignment, runnable: Runnable) -> Lab:
-    """The assignment's lab with the submission in place of its node.
+def sandboxed_lab(assignment: Assignment) -> Lab:
+    """The assignment's lab with a holder in place of the submission's node.
 
     Only the nodes the assignment keeps come up; every network becomes
     internal (the student's container must reach nothing outside the lab),
@@ -114,10 +122,10 @@ def sandboxed_lab(assignment: Assignment, runnable: Runnable) -> Lab:
         if name == assignment.node:
             node = replace(
                 node,
-                image=runnable.image,
-                command=container_command(assignment, runnable),
-                environment={"PORT": str(assignment.port)} if assignment.kind == "server" else {},
-                ready=Ready("none"),  # checked after the fence: see runner
+                image=NODE_IMAGE,
+                command=HOLD,
+                environment={},
+                ready=Ready("none"),  # the program's readiness is checked after the fence: see runner
                 service=None,
                 router=False,
             )
@@ -131,7 +139,7 @@ def sandboxed_lab(assignment: Assignment, runnable: Runnable) -> Lab:
 
 
 def fence(running: RunningLab, node: str) -> None:
-    """Cut the node off from everything outside its lab, from a helper."""
+    """Cut the holder of a node off from everything outside its lab, from a helper."""
     container = running.container(node)
     networks = container.attrs["NetworkSettings"]["Networks"].values()
     gateways = [g for net in networks for g in (net.get("Gateway"), net.get("IPv6Gateway")) if g]

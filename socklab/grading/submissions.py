@@ -9,6 +9,7 @@ must not stop the batch; a path that does not exist is bad input.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Optional
@@ -31,6 +32,31 @@ class Submission:
         return None
 
 
+SKIPPED = ("__pycache__", ".git")  # never part of what is graded
+
+
+def walk(folder: Path) -> list[Path]:
+    """Everything under a submission's folder, sorted, as ``rglob("*")``
+    lists it but without recursion (a student can nest folders a thousand
+    deep) and without following symbolic links; ``SKIPPED`` folders left out."""
+    found: list[Path] = []
+    pending = [folder]
+    while pending:
+        directory = pending.pop()
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            continue  # unreadable: left out, as rglob does
+        for entry in entries:
+            if entry.name in SKIPPED:
+                continue
+            path = Path(entry.path)
+            found.append(path)
+            if entry.is_dir(follow_symlinks=False):
+                pending.append(path)
+    return sorted(found, key=lambda p: p.relative_to(folder).parts)
+
+
 def find_submissions(paths: Iterable[Path]) -> list[Submission]:
     found: list[Submission] = []
     for path in paths:
@@ -48,7 +74,8 @@ def find_submissions(paths: Iterable[Path]) -> list[Submission]:
     for submission in found:
         if submission.name in seen:
             raise BadInput(
-                f"two submissions are named {submission.name!r} ({seen[submission.name]} and {submission.path}); their reports would overwrite each other"
+                f"two submissions are named {submission.name!r} ({seen[submission.name]} and {submission.path}); "
+                "their reports would overwrite each other"
             )
         seen[submission.name] = submission.path
     if not found:

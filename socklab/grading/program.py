@@ -1,0 +1,263 @@
+"""A student's program in a container of its own, beside the node that holds
+its place in the lab.
+
+The node (a holder, from socklab's own image) is fenced before the program's
+container exists; the program's container then joins the holder's network
+namespace. So the program never runs with a way out of its lab, and nothing
+from the student's image (its ``python3``, its ``ip``) takes part in fencing
+it, nor in finding its interfaces.
+
+Everything that limits the program is enforced from outside its container,
+never by a process with the student's uid: its output is read here, from
+Docker's attach stream, and the container is killed once the output passes
+its cap (:data:`OUTPUT_LIMIT`). The stream is drained to its end all the
+same, the surplus thrown away: a stream nobody reads stalls the Docker
+engine, and the kill is sent from another thread for that reason.
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import threading
+from datetime import datetime
+from pathlib import Path
+from typing import Optional, Sequence
+
+import docker.errors
+from docker.utils.socket import frames_iter
+
+from ..docker_backend import DockerBackend, ExecResult, Sandbox
+
+OUTPUT_LIMIT = 1024 * 1024  # bytes a program may print, over its whole life
+STDOUT, STDERR = 1, 2
+DRAIN = 10.0  # seconds the stream may take to end once the container is killed
+WATCH = 0.25  # seconds between two looks at a running program's process count
+
+
+class Program:
+    """One container running a student's program, its output read with a cap.
+
+    A server's program lives as long as its submission's grading and may be
+    started again after a crash (:meth:`start`); its output counts against
+    the cap over all its runs. A client's program is a new one per run
+    (:func:`run_once`), so that each run has a fresh /tmp.
+    """
+
+    def __init__(
+        self,
+        backend: DockerBackend,
+        holder: str,
+        name: str,
+        image: str,
+        command: Sequence[str],
+        environment: dict[str, str],
+        labels: dict[str, str],
+        sandbox: Sandbox,
+        stdin: bool = False,
+        limit: int = OUTPUT_LIMIT,
+    ) -> None:
+        self.backend = backend
+        self.limit = limit
+        self.stdin = stdin
+        self.over_limit = False
+        self.refused_forks = False  # seen to hit its process limit, while it ran
+        self._parts: list[tuple[int, bytes]] = []
+        self._size = 0
+        self._lock = threading.Lock()
+        self._ended = threading.Event()
+        self._ended.set()  # not started yet: nothing to wait for
+        self.id = backend.create_container(
+            name,
+            image,
+            command,
+            labels,
+            environment=environment,
+            network_mode=f"container:{holder}",
+            sandbox=sandbox,
+            stdin=stdin,
+        )
+
+    def start(self, input: Optional[bytes] = None) -> None:
+        """Start (or start again) the program, attached first so that none of its output escapes the count."""
+        sock = self.backend.api.attach_socket(
+            self.id, params={"stdin": int(self.stdin), "stdout": 1, "stderr": 1, "stream": 1}
+        )
+        self._ended.clear()
+        reader = threading.Thread(target=self._read, args=(sock,), name=f"output-{self.id[:12]}", daemon=True)
+        reader.start()
+        threading.Thread(target=self._watch_forks, name=f"pids-{self.id[:12]}", daemon=True).start()
+        try:
+            self.backend.start(self.id)
+            if self.stdin:
+                raw: socket.socket = getattr(sock, "_sock", sock)
+                try:
+                    raw.sendall(input or b"")
+                    raw.shutdown(socket.SHUT_WR)  # the program reads an end of file after the input
+                except OSError:
+                    pass  # it exited before reading all of it
+        except BaseException:
+            sock.close()
+            raise
+
+    def _read(self, sock: socket.SocketIO) -> None:
+        try:
+            for stream, data in frames_iter(sock, tty=False):
+                self._take(stream, data)
+        except (OSError, ValueError):
+            pass  # the connection went with the container
+        finally:
+            sock.close()
+            self._ended.set()
+
+    def _take(self, stream: int, data: bytes) -> None:
+        with self._lock:
+            room = self.limit - self._size
+            if room > 0:
+                self._parts.append((stream, data[:room]))
+            self._size += len(data)
+            over = self._size > self.limit and not self.over_limit
+            if over:
+                self.over_limit = True
+        if over:  # never from this thread, which must keep draining
+            threading.Thread(target=self.kill, daemon=True).start()
+
+    def wait(self, timeout: Optional[float] = None) -> bool:
+        """Whether the program has ended (its output stream with it) within ``timeout``."""
+        return self._ended.wait(timeout)
+
+    def kill(self) -> None:
+        try:
+            self.backend.api.kill(self.id)
+        except docker.errors.APIError:
+            pass  # stopped already, or gone with its lab
+
+    def running(self) -> bool:
+        try:
+            return bool(self.backend.state(self.id).get("Running"))
+        except docker.errors.NotFound:
+            return False
+
+    def exit_code(self) -> int:
+        try:
+            return int(self.backend.state(self.id).get("ExitCode", -1))
+        except docker.errors.NotFound:
+            return -1
+
+    def seconds(self) -> Optional[float]:
+        """How long it ran, by Docker's clock: a container's start and
+        removal are not the program's time."""
+        try:
+            state = self.backend.state(self.id)
+            return (_timestamp(state["FinishedAt"]) - _timestamp(state["StartedAt"])).total_seconds()
+        except (docker.errors.NotFound, KeyError, ValueError):
+            return None
+
+    def output(self, stream: Optional[int] = None) -> str:
+        """What it printed, up to the cap (one stream, or both as they came)."""
+        with self._lock:
+            data = b"".join(part for kind, part in self._parts if stream is None or kind == stream)
+        return data.decode("utf-8", "replace")
+
+    def explain(self) -> str:
+        """Why the program stopped or stalls, in the student's words, or nothing."""
+        if self.over_limit:
+            return f"socklab: your program printed more than {self.limit} bytes and was stopped"
+        try:
+            info = self.backend.api.inspect_container(self.id)
+        except docker.errors.NotFound:
+            return ""
+        state, limits = info["State"], info["HostConfig"]
+        if self.refused_forks or (state.get("Running") and self._refused_forks()):
+            limit = limits.get("PidsLimit")
+            return f"socklab: your program tried to run more than {limit} processes and threads at once, its limit"
+        if state.get("Running"):
+            return ""
+        if state.get("OOMKilled"):
+            limit = int(limits.get("Memory") or 0) // (1024 * 1024)
+            return f"socklab: your program was killed: it used more than its {limit} MiB of memory"
+        code = int(state.get("ExitCode", 0))
+        if code > 128 and code - 128 in signal.valid_signals():
+            return f"socklab: your program was killed by signal {signal.Signals(code - 128).name}"
+        return ""
+
+    def _events(self) -> Optional[Path]:
+        """The container's pids.events file, where the host shows it."""
+        for path in (
+            f"/sys/fs/cgroup/pids/docker/{self.id}/pids.events",  # cgroup v1, cgroupfs driver
+            f"/sys/fs/cgroup/system.slice/docker-{self.id}.scope/pids.events",  # v2, systemd driver
+            f"/sys/fs/cgroup/docker/{self.id}/pids.events",  # v2, cgroupfs driver
+        ):
+            if Path(path).is_file():
+                return Path(path)
+        return None
+
+    def _watch_forks(self) -> None:
+        """While the program runs, notes whether it hits its process limit:
+        a fork bomb often ends killed for memory, its cgroup gone with it."""
+        events = None
+        while not self._ended.wait(WATCH):
+            events = events or self._events()
+            if events is not None and _hit_max(events):
+                self.refused_forks = True
+                return
+
+    def _refused_forks(self) -> bool:
+        """Whether the container hit its process limit: seen while it ran,
+        or from Docker's count now."""
+        if self.refused_forks:
+            return True
+        try:
+            stats = self.backend.api.stats(self.id, stream=False, one_shot=True).get("pids_stats") or {}
+        except docker.errors.APIError:
+            return False
+        return bool(stats.get("limit")) and int(stats.get("current", 0)) >= int(stats["limit"])
+
+    def remove(self) -> None:
+        self.backend.remove_container(self.id)
+        self._ended.wait(DRAIN)
+
+
+def _timestamp(text: str) -> datetime:
+    """One of Docker's times (RFC 3339, nanoseconds), to the microsecond."""
+    whole, _, fraction = text.rstrip("Z").partition(".")
+    return datetime.fromisoformat(f"{whole}.{(fraction + '000000')[:6]}")
+
+
+def _hit_max(events: Path) -> bool:
+    """Whether a pids.events file counts forks refused at the limit."""
+    try:
+        fields = events.read_text().split()
+    except OSError:
+        return False
+    return fields[:1] == ["max"] and fields[1:2] != ["0"]
+
+
+def run_once(
+    backend: DockerBackend,
+    holder: str,
+    name: str,
+    image: str,
+    command: Sequence[str],
+    environment: dict[str, str],
+    labels: dict[str, str],
+    sandbox: Sandbox,
+    input: str,
+    timeout: float,
+) -> ExecResult:
+    """Run a program once in a new container, ``input`` on its standard
+    input: its status (124 past ``timeout``, when it is killed), its output
+    and, on its error output, why it stopped when it did not end by itself."""
+    program = Program(backend, holder, name, image, command, environment, labels, sandbox, stdin=True)
+    try:
+        program.start(input.encode("utf-8", "surrogateescape"))
+        ended = program.wait(timeout)
+        if not ended:
+            program.kill()
+            program.wait(DRAIN)
+        status = program.exit_code() if ended else 124
+        note = program.explain() if ended else f"socklab: your program was stopped after {timeout:g} s"
+        stderr = program.output(STDERR) + (f"\n{note}" if note else "")
+        return ExecResult(status, program.output(STDOUT), stderr, program.seconds() if ended else None)
+    finally:
+        program.remove()

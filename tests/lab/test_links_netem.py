@@ -116,9 +116,12 @@ def test_jitter_spreads_the_delay(lab) -> None:
 
 
 def test_duplicate_every_datagram(lab, pace: float) -> None:
+    """Two of each reach the server's kernel; the client sees answers come twice."""
     configure(lab, duplicate=100.0)
-    result = probes.flood(lab, count=200, interval=2 * pace, wait=2.0)
-    assert result["answered"] == 200 and result["duplicates"] == 200, result
+    with probes.Crossing(lab, "client", "server") as counted:
+        result = probes.flood(lab, host=lab.address("server"), count=200, interval=2 * pace, wait=2.0)
+    assert counted.sent == 200 and counted.arrived == 400, f"{counted.arrived} arrived of 200 sent, twice each"
+    assert result["duplicates"] > 0, result
 
 
 def test_reorder_skips_the_delay(lab) -> None:

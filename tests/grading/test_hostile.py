@@ -20,6 +20,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Callable, Iterator
 
 import docker
 import pytest
@@ -41,7 +42,6 @@ from socklab.lab import Options, up
 SUBMISSIONS = Path(__file__).parent / "submissions"
 HOSTILE = SUBMISSIONS / "hostile"
 ALL = "every check"
-LOOPBACK_PORT = 47321  # where add-url's ADD points: a web server of the test's listens there
 NESTING = 1100  # folders deep, for deep-folders: past Python's recursion limit
 SLOW = "slow-build"  # graded on its own, with a short deadline
 
@@ -109,59 +109,67 @@ def _containers(client: docker.DockerClient) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def hostile(tmp_path_factory: pytest.TempPathFactory) -> dict:
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     backend = DockerBackend()
     ensure_images(backend.client)
-    victim = _victim(backend.client)
     work = tmp_path_factory.mktemp("hostile")
     servers = work / "udp-server"
     shutil.copytree(HOSTILE / "udp-server", servers, ignore=shutil.ignore_patterns(SLOW))
-    dockerfile = servers / "fake-layer-ids" / "Dockerfile"
-    dockerfile.write_text(dockerfile.read_text().replace("VICTIM", victim.split(":")[1][:12]))
-    _nest(servers / "deep-folders", NESTING)
-    web = http.server.ThreadingHTTPServer(("127.0.0.1", LOOPBACK_PORT), _Recorder)
-    threading.Thread(target=web.serve_forever, daemon=True).start()
-    before = _containers(backend.client)
+    short = work / "udp-server-short.yaml"  # slow-build's: an 8 s deadline
+    short.write_text(load_assignment("udp-server").path.read_text().replace("timeout: 90", "timeout: 8"))
     out = work / "out"
     table = Output(quiet=True)
     table.out = Console(record=True, width=200, file=io.StringIO())
-    started = time.monotonic()
-
-    short = work / "udp-server-short.yaml"  # slow-build's: an 8 s deadline
-    short.write_text(load_assignment("udp-server").path.read_text().replace("timeout: 90", "timeout: 8"))
 
     def grade(assignment: str, paths: list[Path], jobs: int, output: Output) -> tuple[int, float]:
         began = time.monotonic()
         status = grade_command(assignment, paths, out / Path(assignment).stem, jobs=jobs, output=output)
         return status, time.monotonic() - began
 
-    try:  # the four side by side: one's waits fill another's gaps
-        with ThreadPoolExecutor(max_workers=4) as pool:
+    victim = _victim(backend.client)
+    try:
+        yield _graded(backend, servers, short, victim, grade, table)
+    finally:
+        backend.client.api.remove_image(victim, force=True)
+
+
+Grade = Callable[[str, list[Path], int, Output], tuple[int, float]]  # (status, seconds) of a grade_command
+
+
+def _graded(backend: DockerBackend, servers: Path, short: Path, victim: str, grade: Grade, table: Output) -> dict:
+    """Grade the hostile batches, the slow build and the link-local probe side by side."""
+    out = servers.parent / "out"
+    web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)  # where add-url's ADD points
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    port = web.server_address[1]
+    _nest(servers / "deep-folders", NESTING)
+    try:
+        for name, placeholder, value in (
+            ("fake-layer-ids", "VICTIM", victim.split(":")[1][:12]),
+            ("add-url", "HOST_PORT", str(port)),
+        ):
+            dockerfile = servers / name / "Dockerfile"
+            dockerfile.write_text(dockerfile.read_text().replace(placeholder, value))
+        before = _containers(backend.client)
+        with ThreadPoolExecutor(max_workers=4) as pool:  # side by side: one's waits fill another's gaps
             server = pool.submit(grade, "udp-server", [servers, SUBMISSIONS / "udp-server" / "correct"], 4, table)
             client = pool.submit(
                 grade, "udp-client", [HOSTILE / "udp-client", SUBMISSIONS / "udp-client" / "correct"], 3, Output(True)
             )
             slow = pool.submit(grade, str(short), [HOSTILE / "udp-server" / SLOW], 1, Output(True))
             link_local = pool.submit(_probe_link_local)
-            statuses = {"udp-server": server.result()[0], "udp-client": client.result()[0]}
-            slow_status, slow_seconds = slow.result()
-            probe, host_reached = link_local.result()
+            graded = {
+                "statuses": {"udp-server": server.result()[0], "udp-client": client.result()[0]},
+                "slow": slow.result(),
+                "link_local": link_local.result(),
+            }
+        graded["new_containers"] = _containers(backend.client) - before
     finally:
         web.shutdown()
         web.server_close()
-    _unnest(servers / "deep-folders", NESTING)  # what cleans up tmp_path recurses: it would fail on it
-    yield {
-        "statuses": statuses,
-        "out": out,
-        "seconds": time.monotonic() - started,
-        "victim": victim,
-        "table": table.out.export_text(),
-        "new_containers": _containers(backend.client) - before,
-        "requests": list(_Recorder.requests),
-        "slow": (slow_status, slow_seconds),
-        "link_local": (probe, host_reached),
-    }
-    backend.client.api.remove_image(victim, force=True)
+        _unnest(servers / "deep-folders", NESTING)  # what cleans up tmp_path recurses: it would fail on it
+    requests = list(_Recorder.requests)
+    return dict(graded, out=out, victim=victim, table=table.out.export_text(), requests=requests, port=port)
 
 
 def _results(hostile: dict, assignment: str, name: str) -> dict:
@@ -210,7 +218,7 @@ def test_a_client_flooding_its_output_is_cut_at_the_cap(hostile: dict) -> None:
 def test_a_build_fetches_nothing_and_says_which_line(hostile: dict) -> None:
     assert hostile["requests"] == [], "the daemon fetched from the host's loopback"
     added = _results(hostile, "udp-server", "add-url")
-    assert f"Dockerfile:3: ADD http://127.0.0.1:{LOOPBACK_PORT}/secret.txt" in added["output"]
+    assert f"Dockerfile:3: ADD http://127.0.0.1:{hostile['port']}/secret.txt" in added["output"]
     foreign = _results(hostile, "udp-server", "foreign-from")
     assert "Dockerfile:2: FROM debian:bookworm-slim: a submission builds on socklab/base only" in foreign["output"]
     for name in ("add-url", "foreign-from"):
@@ -346,7 +354,7 @@ def _probe_link_local() -> tuple[str, bool]:
     host listens on: (what it printed, whether the host was reached)."""
     spec = load_assignment("names")
     backend = DockerBackend()
-    host = socket.create_server(("::", LOOPBACK_PORT + 1), family=socket.AF_INET6, dualstack_ipv6=True)
+    host = socket.create_server(("::", 0), family=socket.AF_INET6, dualstack_ipv6=True)
     host.settimeout(0.1)
     instance = f"grade-fence-{os.getpid()}"
     running = up(
@@ -356,7 +364,7 @@ def _probe_link_local() -> tuple[str, bool]:
         holder = running.container(spec.node)
         fence(running, spec.node)
         labels = dict(holder.labels, **{L.ROLE: "program"})
-        command = ["python3", "-c", LINK_LOCAL, str(LOOPBACK_PORT + 1)]
+        command = ["python3", "-c", LINK_LOCAL, str(host.getsockname()[1])]
         result = run_once(backend, holder.id, f"{holder.name}-probe", BASE_IMAGE, command, {}, labels, STUDENT, "", 15)
         try:
             host.accept()[0].close()

@@ -32,7 +32,7 @@ from ..docker_backend import DockerBackend, ExecResult, Sandbox
 OUTPUT_LIMIT = 1024 * 1024  # bytes a program may print, over its whole life
 STDOUT, STDERR = 1, 2
 DRAIN = 10.0  # seconds the stream may take to end once the container is killed
-WATCH = 0.25  # seconds between two looks at a running program's process count
+WATCH = 0.05  # seconds between two looks at a running program's cgroup: a memory hog dies within a second of its limit
 
 
 class Program:
@@ -62,6 +62,7 @@ class Program:
         self.stdin = stdin
         self.over_limit = False
         self.refused_forks = False  # seen to hit its process limit, while it ran
+        self.hit_memory = False  # seen to reach its memory limit, while it ran
         self._parts: list[tuple[int, bytes]] = []
         self._size = 0
         self._lock = threading.Lock()
@@ -86,7 +87,7 @@ class Program:
         self._ended.clear()
         reader = threading.Thread(target=self._read, args=(sock,), name=f"output-{self.id[:12]}", daemon=True)
         reader.start()
-        threading.Thread(target=self._watch_forks, name=f"pids-{self.id[:12]}", daemon=True).start()
+        threading.Thread(target=self._watch_limits, name=f"limits-{self.id[:12]}", daemon=True).start()
         try:
             self.backend.start(self.id)
             if self.stdin:
@@ -173,7 +174,8 @@ class Program:
             return f"socklab: your program tried to run more than {limit} processes and threads at once, its limit"
         if state.get("Running"):
             return ""
-        if state.get("OOMKilled"):
+        killed = int(state.get("ExitCode", 0)) == 128 + signal.SIGKILL
+        if state.get("OOMKilled") or (killed and self.hit_memory):
             limit = int(limits.get("Memory") or 0) // (1024 * 1024)
             return f"socklab: your program was killed: it used more than its {limit} MiB of memory"
         code = int(state.get("ExitCode", 0))
@@ -181,26 +183,30 @@ class Program:
             return f"socklab: your program was killed by signal {signal.Signals(code - 128).name}"
         return ""
 
-    def _events(self) -> Optional[Path]:
-        """The container's pids.events file, where the host shows it."""
-        for path in (
-            f"/sys/fs/cgroup/pids/docker/{self.id}/pids.events",  # cgroup v1, cgroupfs driver
-            f"/sys/fs/cgroup/system.slice/docker-{self.id}.scope/pids.events",  # v2, systemd driver
-            f"/sys/fs/cgroup/docker/{self.id}/pids.events",  # v2, cgroupfs driver
+    def _cgroup_file(self, name: str) -> Optional[Path]:
+        """One of the container's cgroup files (pids.events, memory.events), where the host shows it."""
+        for folder in (
+            f"/sys/fs/cgroup/pids/docker/{self.id}",  # cgroup v1, cgroupfs driver (pids only)
+            f"/sys/fs/cgroup/system.slice/docker-{self.id}.scope",  # v2, systemd driver
+            f"/sys/fs/cgroup/docker/{self.id}",  # v2, cgroupfs driver
         ):
-            if Path(path).is_file():
-                return Path(path)
+            if Path(folder, name).is_file():
+                return Path(folder, name)
         return None
 
-    def _watch_forks(self) -> None:
-        """While the program runs, notes whether it hits its process limit:
-        a fork bomb often ends killed for memory, its cgroup gone with it."""
-        events = None
+    def _watch_limits(self) -> None:
+        """While the program runs, notes whether it hits its process or memory limit.
+        A fork bomb often ends killed for memory, its cgroup gone with it; and
+        Docker 20.10 on cgroup v2 says OOMKilled false for a program the kernel
+        killed at its memory limit (seen in the Debian 12 guest: exit 137, false)."""
+        pids = memory = None
         while not self._ended.wait(WATCH):
-            events = events or self._events()
-            if events is not None and _hit_max(events):
+            pids = pids or self._cgroup_file("pids.events")
+            memory = memory or self._cgroup_file("memory.events")
+            if pids is not None and _counted(pids, "max"):
                 self.refused_forks = True
-                return
+            if memory is not None and (_counted(memory, "max") or _counted(memory, "oom_kill")):
+                self.hit_memory = True
 
     def _refused_forks(self) -> bool:
         """Whether the container hit its process limit: seen while it ran,
@@ -224,13 +230,13 @@ def _timestamp(text: str) -> datetime:
     return datetime.fromisoformat(f"{whole}.{(fraction + '000000')[:6]}")
 
 
-def _hit_max(events: Path) -> bool:
-    """Whether a pids.events file counts forks refused at the limit."""
+def _counted(events: Path, key: str) -> bool:
+    """Whether a cgroup's events file (pids.events, memory.events) counts ``key`` at least once."""
     try:
-        fields = events.read_text().split()
+        lines = events.read_text().splitlines()
     except OSError:
         return False
-    return fields[:1] == ["max"] and fields[1:2] != ["0"]
+    return any(line.split()[:1] == [key] and line.split()[1:2] != ["0"] for line in lines)
 
 
 def run_once(

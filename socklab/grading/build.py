@@ -192,12 +192,32 @@ def process_limit(name: str) -> Iterator[Optional[str]]:
     try:
         yield f"/{relative}"
     finally:
+        _remove_cgroups(relative)
+
+
+def _remove_cgroups(relative: str, patience: float = 15.0) -> None:
+    """Remove a build's cgroup in every controller, then the shared parent if
+    no other build is under it. A build stopped at its deadline leaves its step
+    container to Docker, whose processes may still be in the cgroup for a while
+    (the cgroup is busy): wait for them rather than leave it behind."""
+    deadline = time.monotonic() + patience
+    while True:
+        busy = []
         for controller in CGROUPS.iterdir():
-            for path in (controller / relative, controller / BUILD_CGROUPS):
-                try:
-                    path.rmdir()
-                except OSError:
-                    pass  # not there, or another build's still under it
+            try:
+                (controller / relative).rmdir()
+            except (FileNotFoundError, NotADirectoryError):
+                pass
+            except OSError:
+                busy.append(controller)
+        if not busy or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    for controller in CGROUPS.iterdir():
+        try:
+            (controller / BUILD_CGROUPS).rmdir()
+        except OSError:
+            pass  # not there, or another build is still under it
 
 
 def _dockerfile(path: Path) -> str:

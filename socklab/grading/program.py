@@ -20,6 +20,8 @@ from __future__ import annotations
 import signal
 import socket
 import threading
+import time
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Optional, Sequence
@@ -33,6 +35,55 @@ OUTPUT_LIMIT = 1024 * 1024  # bytes a program may print, over its whole life
 STDOUT, STDERR = 1, 2
 DRAIN = 10.0  # seconds the stream may take to end once the container is killed
 WATCH = 0.05  # seconds between two looks at a running program's cgroup: a memory hog dies within a second of its limit
+# A program is told of its CPU use when, over runs of at least BUSY_SECONDS,
+# it was ready to run (running, or waiting for a CPU or its quota) BUSY of the
+# time: one that waits for the network is ready next to never.
+BUSY = 0.8
+BUSY_SECONDS = 1.0
+
+
+@dataclass
+class CpuUse:
+    """What one run of a program took of the CPU, from its cgroup and its
+    processes' scheduler statistics: seconds of CPU, seconds ready to run but
+    waiting (for a CPU, or for its quota), seconds of wall clock watched, and
+    the scheduler's periods (100 ms) in which it was held back at its quota.
+    Waiting is counted because on a busy host a busy loop gets less than its
+    limit, and is then never held back."""
+
+    cpu: float = 0.0
+    waited: float = 0.0
+    wall: float = 0.0
+    periods: int = 0
+    throttled: int = 0
+
+
+class CpuWatch:
+    """One run's CPU use, counted from the first look at its cgroup."""
+
+    def __init__(self) -> None:
+        self.use = CpuUse()
+        self._first: Optional[CpuUse] = None
+        self._started = 0.0
+        self._delays: dict[int, tuple[float, float]] = {}  # pid: run delay when first seen, and now
+
+    def sample(self, stat: Path, usage: Optional[Path]) -> None:
+        """Read the cgroup's counters (``stat``: cpu.stat; ``usage``: v1's cpuacct.usage)."""
+        now = CpuUse()
+        if not _cpu_sample(stat, usage, now):
+            return  # the cgroup went with the program
+        for pid in _pids(stat.with_name("cgroup.procs")):
+            delay = _run_delay(pid)
+            if delay is not None:
+                self._delays[pid] = (self._delays.get(pid, (delay, delay))[0], delay)
+        if self._first is None:
+            self._first, self._started = now, time.monotonic()
+            return
+        self.use.wall = time.monotonic() - self._started
+        self.use.cpu = now.cpu - self._first.cpu
+        self.use.periods = now.periods - self._first.periods
+        self.use.throttled = now.throttled - self._first.throttled
+        self.use.waited = sum(last - first for first, last in self._delays.values())
 
 
 class Program:
@@ -63,6 +114,7 @@ class Program:
         self.over_limit = False
         self.refused_forks = False  # seen to hit its process limit, while it ran
         self.hit_memory = False  # seen to reach its memory limit, while it ran
+        self.cpu_runs: list[CpuUse] = []  # one per start, as its cgroup counted
         self._parts: list[tuple[int, bytes]] = []
         self._size = 0
         self._lock = threading.Lock()
@@ -184,9 +236,10 @@ class Program:
         return ""
 
     def _cgroup_file(self, name: str) -> Optional[Path]:
-        """One of the container's cgroup files (pids.events, memory.events), where the host shows it."""
+        """One of the container's cgroup files (pids.events, memory.events,
+        cpu.stat, cpuacct.usage), where the host shows it."""
         for folder in (
-            f"/sys/fs/cgroup/pids/docker/{self.id}",  # cgroup v1, cgroupfs driver (pids only)
+            f"/sys/fs/cgroup/{_V1_CONTROLLERS.get(name, 'pids')}/docker/{self.id}",  # cgroup v1, cgroupfs driver
             f"/sys/fs/cgroup/system.slice/docker-{self.id}.scope",  # v2, systemd driver
             f"/sys/fs/cgroup/docker/{self.id}",  # v2, cgroupfs driver
         ):
@@ -195,18 +248,51 @@ class Program:
         return None
 
     def _watch_limits(self) -> None:
-        """While the program runs, notes whether it hits its process or memory limit.
-        A fork bomb often ends killed for memory, its cgroup gone with it; and
-        Docker 20.10 on cgroup v2 says OOMKilled false for a program the kernel
-        killed at its memory limit (seen in the Debian 12 guest: exit 137, false)."""
-        pids = memory = None
+        """While the program runs, notes whether it hits its process or memory
+        limit, and how much CPU it takes. A fork bomb often ends killed for
+        memory, its cgroup gone with it; and Docker 20.10 on cgroup v2 says
+        OOMKilled false for a program the kernel killed at its memory limit
+        (seen in the Debian 12 guest: exit 137, false)."""
+        pids = memory = cpu = usage = None
+        watch = CpuWatch()
+        self.cpu_runs.append(watch.use)
         while not self._ended.wait(WATCH):
             pids = pids or self._cgroup_file("pids.events")
             memory = memory or self._cgroup_file("memory.events")
+            cpu = cpu or self._cgroup_file("cpu.stat")
+            usage = usage or self._cgroup_file("cpuacct.usage")
             if pids is not None and _counted(pids, "max"):
                 self.refused_forks = True
             if memory is not None and (_counted(memory, "max") or _counted(memory, "oom_kill")):
                 self.hit_memory = True
+            if cpu is not None:
+                watch.sample(cpu, usage)
+
+    def cpu_note(self) -> str:
+        """What the student should know of its CPU use: nothing, unless the
+        program was ready to run most of the time, where a program that waits
+        for the network (in recvfrom, accept, poll) is ready next to never."""
+        runs = [use for use in self.cpu_runs if use.wall > 0]
+        wall, cpu, waited = (sum(getattr(u, key) for u in runs) for key in ("wall", "cpu", "waited"))
+        periods, throttled = sum(u.periods for u in runs), sum(u.throttled for u in runs)
+        if wall < BUSY_SECONDS or cpu + waited < BUSY * wall:
+            return ""
+        try:
+            limits = self.backend.api.inspect_container(self.id)["HostConfig"]
+        except docker.errors.NotFound:
+            return ""
+        quota, period = int(limits.get("CpuQuota") or 0), int(limits.get("CpuPeriod") or 0)
+        limit = f" of its {quota / period:g}" if quota > 0 and period > 0 else ""
+        held = (
+            f", held back at that limit in {100 * throttled / periods:.0f} % of the scheduler's periods"
+            if throttled
+            else ""
+        )
+        return (
+            f"socklab: your program never stopped asking for the CPU: {cpu:.1f} s of CPU in {wall:.1f} s,"
+            f" {cpu / wall:.2f} CPU{limit}{held}. A program that waits in recvfrom, accept or poll uses next"
+            " to none: a loop that asks again and again (a non-blocking socket, a timeout of 0) burns it."
+        )
 
     def _refused_forks(self) -> bool:
         """Whether the container hit its process limit: seen while it ran,
@@ -239,6 +325,40 @@ def _counted(events: Path, key: str) -> bool:
     return any(line.split()[:1] == [key] and line.split()[1:2] != ["0"] for line in lines)
 
 
+_V1_CONTROLLERS = {"cpu.stat": "cpu", "cpuacct.usage": "cpuacct"}  # v1's folder per file (pids: pids)
+
+
+def _cpu_sample(stat: Path, usage: Optional[Path], use: CpuUse) -> bool:
+    """Read a cgroup's CPU counters into ``use``: cgroup v2's cpu.stat has
+    them all; v1's has the periods, and the cpuacct controller the time."""
+    try:
+        fields = dict(line.split()[:2] for line in stat.read_text().splitlines() if len(line.split()) >= 2)
+        if "usage_usec" in fields:
+            use.cpu = int(fields["usage_usec"]) / 1e6
+        elif usage is not None:
+            use.cpu = int(usage.read_text()) / 1e9
+        use.periods, use.throttled = int(fields.get("nr_periods", 0)), int(fields.get("nr_throttled", 0))
+    except (OSError, ValueError):
+        return False  # the cgroup went with the program
+    return True
+
+
+def _pids(procs: Path) -> list[int]:
+    try:
+        return [int(line) for line in procs.read_text().split()]
+    except (OSError, ValueError):
+        return []
+
+
+def _run_delay(pid: int) -> Optional[float]:
+    """Seconds a process has waited, ready to run, for a CPU or its cgroup's
+    quota (the second field of /proc/PID/schedstat), or None once it is gone."""
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def run_once(
     backend: DockerBackend,
     holder: str,
@@ -262,8 +382,8 @@ def run_once(
             program.kill()
             program.wait(DRAIN)
         status = program.exit_code() if ended else 124
-        note = program.explain() if ended else f"socklab: your program was stopped after {timeout:g} s"
-        stderr = program.output(STDERR) + (f"\n{note}" if note else "")
+        notes = [program.explain() if ended else f"socklab: your program was stopped after {timeout:g} s"]
+        stderr = "\n".join([program.output(STDERR), *(note for note in (*notes, program.cpu_note()) if note)])
         return ExecResult(status, program.output(STDOUT), stderr, program.seconds() if ended else None)
     finally:
         program.remove()

@@ -299,12 +299,13 @@ class Batch:
         tests = run_checks(
             assignment, running, target(assignment), expired, Revival(running, node, program, readiness(assignment))
         )
-        output = (
-            ""
+        parts = (
+            []
             if all(t.passed for t in tests)
-            else f"Your server's last output lines:\n{_program_output(program) or '(nothing)'}"
+            else [f"Your server's last output lines:\n{_program_output(program) or '(nothing)'}"]
         )
-        return SubmissionResult(submission.name, assignment.name, GRADED, tests, output)
+        parts += [note for note in (program.cpu_note(),) if note]
+        return SubmissionResult(submission.name, assignment.name, GRADED, tests, "\n\n".join(parts))
 
 
 class Launcher:

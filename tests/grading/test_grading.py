@@ -14,10 +14,12 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import time
 import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Optional
 
 import pytest
 
@@ -38,6 +40,7 @@ EXPECTED: dict[str, dict[str, object]] = {
     "udp-server": {
         "correct": set(),
         "correct-dockerfile": set(),
+        "busy-wait": set(),  # works, but polls a non-blocking socket: told of its CPU use (below)
         "no-upper": {"answers upper-cased", "non-ASCII letters"},
         "bytes-upper": {"non-ASCII letters"},
         "crash-invalid-utf8": {"survives invalid UTF-8"},
@@ -142,6 +145,13 @@ FAILURE_OUTPUT = {
     "reach-outside": "OSError: [Errno 101] Network is unreachable",
 }
 CASES = [(a, s) for a, subs in EXPECTED.items() for s in subs]
+CPU_LIMIT = 0.5  # the student's container's, sandbox.STUDENT
+
+
+def cpu_used(output: str) -> Optional[float]:
+    """The CPU a program used on average, as the grader told the student (None: not told)."""
+    told = re.search(r"never stopped asking for the CPU: .*, (\d+\.\d+) CPU of its ([\d.]+)", output)
+    return float(told.group(1)) if told and float(told.group(2)) == CPU_LIMIT else None
 
 
 def _dangling(backend: DockerBackend) -> set[str]:
@@ -209,6 +219,18 @@ def test_expected_verdict_per_check(graded: dict, assignment: str, submission: s
         assert test["output"], f"{test['name']}: no output"
     assert results["max_score"] == spec.max_score
     assert results["score"] == spec.max_score - sum(c.points for c in spec.checks if c.name in failing)
+
+
+def test_a_busy_waiting_server_is_held_to_its_cpu_limit_and_told(graded: dict) -> None:
+    """Read by the grader from its cgroup: never past its half CPU (a quota
+    overshoots by at most a period in a run of seconds). On a busy host it
+    gets less, and is told all the same: it was ready to run all the time.
+    A server that waits in recvfrom is told nothing."""
+    output = _results(graded, "udp-server", "busy-wait")["output"]
+    used = cpu_used(output)
+    assert used is not None and used <= 1.1 * CPU_LIMIT, output
+    assert "non-blocking socket" in output, output
+    assert _results(graded, "udp-server", "correct")["output"] == ""
 
 
 @pytest.mark.parametrize("submission", FAILURE_OUTPUT)

@@ -43,7 +43,8 @@ DATAGRAM = (
 )
 GRADE = (
     f"rm -rf ~/graded && {SOCKLAB} grade udp-server"
-    f" {SUBMISSIONS}/correct {SUBMISSIONS}/fork-bomb {SUBMISSIONS}/memory-hog --out ~/graded"
+    f" {SUBMISSIONS}/correct {SUBMISSIONS}/fork-bomb {SUBMISSIONS}/memory-hog {SUBMISSIONS}/busy-wait"
+    " --out ~/graded"
     " && .venv/bin/python tests/machines/check_grades.py ~/graded"
 )
 # A seeded experiment replays: the digest of its loss-determined columns

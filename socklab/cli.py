@@ -188,6 +188,14 @@ def build_parser() -> Parser:
         action="store_true",
         help="grade every submission again, even those unchanged since the last run into --out",
     )
+    sub.add_argument(
+        "--patience",
+        type=float,
+        default=1.0,
+        metavar="N",
+        help="wait N times as long for each submission to start and finish, on a slow machine (an emulated one);"
+        " the timings a check judges do not change",
+    )
 
     sub = command("experiment", cmd_experiment, "run a loss experiment", instance=False)
     experiment_commands = sub.add_subparsers(dest="experiment_command", required=True, parser_class=Parser)
@@ -509,7 +517,15 @@ def cmd_grade(args: argparse.Namespace, output: Output) -> int:
     from .grading.command import grade_command
 
     return grade_command(
-        args.assignment, args.submissions, args.out, args.jobs, output, args.roster, args.secret, args.force
+        args.assignment,
+        args.submissions,
+        args.out,
+        args.jobs,
+        output,
+        args.roster,
+        args.secret,
+        args.force,
+        args.patience,
     )
 
 

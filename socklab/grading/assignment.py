@@ -67,10 +67,31 @@ class Assignment:
     variants: tuple[Parameter, ...] = ()  # per-student values (variants.py)
     also_in: tuple[str, ...] = ()  # other labs where students practise it: `socklab up LAB --student` uses its values
     templates: tuple[CheckSpec, ...] = ()  # the checks as written, ${...} and all: ``checks`` has the lecture's values
+    patience: float = 1.0  # how many times the file's time limits the grader waits (see :meth:`with_patience`)
 
     @property
     def max_score(self) -> float:
         return sum(c.points for c in self.checks)
+
+    def with_patience(self, factor: float) -> "Assignment":
+        """The assignment with its waiting limits (readiness, each check's and
+        the submission's caps) ``factor`` times as long, for a slow machine: an
+        emulated one starts a container in seconds. What a check judges (a
+        client's backoff, within its tolerance) is not a limit and stays."""
+        if factor == 1.0:
+            return self
+
+        def patient(checks: tuple[CheckSpec, ...]) -> tuple[CheckSpec, ...]:
+            return tuple(replace(check, timeout=check.timeout * factor) for check in checks)
+
+        return replace(
+            self,
+            ready_timeout=self.ready_timeout * factor,
+            timeout=self.timeout * factor,
+            checks=patient(self.checks),
+            templates=patient(self.templates),
+            patience=self.patience * factor,
+        )
 
 
 def assignments_dir() -> Path:

@@ -48,6 +48,8 @@ def assignment_hash(assignment: Assignment, variant: dict[str, Any]) -> str:
     for path in (assignment.path, assignment.lab.path):
         digest.update(path.read_bytes() + b"\0")
     digest.update(json.dumps(variant, sort_keys=True).encode())
+    if assignment.patience != 1.0:  # longer limits can change a verdict: a result of other limits is not reused
+        digest.update(f"patience {assignment.patience:g}".encode())
     return digest.hexdigest()
 
 

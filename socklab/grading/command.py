@@ -48,10 +48,13 @@ def grade_command(
     roster: Optional[Path] = None,
     secret: Optional[Path] = None,
     force: bool = False,
+    patience: float = 1.0,
 ) -> int:
     """Grade submissions into ``out``; the CLI's ``socklab grade``."""
     output = output or Output()
-    spec = load_assignment(assignment)
+    if not 1.0 <= patience <= 100.0:
+        raise BadInput(f"--patience must be from 1 to 100, not {patience:g}")
+    spec = load_assignment(assignment).with_patience(patience)
     found = find_submissions(submissions)
     if jobs < 1:
         raise BadInput(f"--jobs must be 1 or more, not {jobs}")

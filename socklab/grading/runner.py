@@ -260,7 +260,7 @@ class Batch:
                 submission,
                 f"socklab/submission:{instance}",
                 labels,
-                timeout=min(assignment.timeout, BUILD_TIMEOUT),
+                timeout=min(assignment.timeout, BUILD_TIMEOUT * assignment.patience),
             )
         except BuildFailed as err:
             output = f"The submission could not be built: {err.reason}" + (

@@ -41,8 +41,11 @@ DATAGRAM = (
     f"out=$({SOCKLAB} exec udp-echo client -- udp-client --host udp-server --message 'hello from the guest')"
     ' && echo "$out" && echo "$out" | grep -q "HELLO FROM THE GUEST"'
 )
+# Under emulation a container takes 7 to 15 s to start: the grader waits five
+# times its limits (--patience); the limits of memory, processes and CPU are
+# the sandbox's own and do not change.
 GRADE = (
-    f"rm -rf ~/graded && {SOCKLAB} grade udp-server"
+    f"rm -rf ~/graded && {SOCKLAB} grade udp-server --patience 5"
     f" {SUBMISSIONS}/correct {SUBMISSIONS}/fork-bomb {SUBMISSIONS}/memory-hog {SUBMISSIONS}/busy-wait"
     " --out ~/graded"
     " && .venv/bin/python tests/machines/check_grades.py ~/graded"

@@ -273,3 +273,27 @@ def test_a_bad_roster_stops_socklab_grade_before_anything_starts(tmp_path: Path,
     assert status == 2
     assert capsys.readouterr().err.strip() == f"socklab: error: {roster}:3: id 's1' is already on line 2"
     assert not (tmp_path / "out").exists()
+
+
+def test_patience_lengthens_the_waits_not_what_is_judged() -> None:
+    """``socklab grade --patience 3`` on a slow machine: readiness, each
+    check's cap and the submission's cap triple; a check's parameters (a
+    backoff's schedule and tolerance) do not, and earlier results are not
+    reused across patience."""
+    spec = load_assignment("udp-client")
+    patient = spec.with_patience(3.0)
+    assert (patient.ready_timeout, patient.timeout) == (3 * spec.ready_timeout, 3 * spec.timeout)
+    assert [c.timeout for c in patient.checks] == [3 * c.timeout for c in spec.checks]
+    assert [c.params for c in patient.checks] == [c.params for c in spec.checks]
+    assert [c.timeout for c in patient.templates] == [3 * c.timeout for c in spec.templates]
+    assert spec.with_patience(1.0) is spec
+    assert cache.assignment_hash(patient, {}) != cache.assignment_hash(spec, {})
+
+
+@pytest.mark.parametrize("patience", ["0.5", "nan", "1000"])
+def test_patience_out_of_range_is_refused(tmp_path: Path, patience: str, capsys: pytest.CaptureFixture) -> None:
+    from socklab.cli import main
+
+    status = main(["grade", "udp-server", str(tmp_path), "--out", str(tmp_path / "out"), "--patience", patience])
+    assert status == 2 and "--patience must be from 1 to 100" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

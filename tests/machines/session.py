@@ -185,7 +185,7 @@ def try_machine(
 ) -> MachineRun:
     """Build or reuse the image, boot it with the steps, judge what came back."""
     image, built = ensure_image(machine, log)
-    steps = [CLONE, *(s for s in steps if not s.ci_only or options.preload)]
+    steps = [CLONE, *(s for s in steps if s.base == "any" or (s.base == "preloaded") == bool(options.preload))]
     with tempfile.TemporaryDirectory(prefix="socklab-machines-", dir=_scratch()) as tmp:
         scratch = Path(tmp)
         files = {"checkout.bundle": bundle(options.checkout, scratch), **save_images(options.preload, scratch)}

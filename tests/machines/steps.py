@@ -49,7 +49,8 @@ DATAGRAM = (
 # the sandbox's own and do not change.
 GRADE = (
     f"rm -rf ~/graded && {SOCKLAB} grade udp-server --patience 5"
-    f" {SUBMISSIONS}/correct {SUBMISSIONS}/fork-bomb {SUBMISSIONS}/memory-hog {SUBMISSIONS}/busy-wait"
+    f" {SUBMISSIONS}/correct {SUBMISSIONS}/fork-bomb {SUBMISSIONS}/memory-hog"
+    " tests/grading/submissions/cpu-burners/udp-server/busy-wait"
     " --out ~/graded"
     " && .venv/bin/python tests/machines/check_grades.py ~/graded"
 )

@@ -37,6 +37,7 @@ import docker.errors
 import requests.exceptions
 import urllib3.exceptions
 
+from .. import labels as L
 from ..images import BASE_IMAGE
 from .dockerfile import NAME as DOCKERFILE
 from .dockerfile import DockerfileRefused, check, labelled
@@ -154,7 +155,7 @@ def build(
         raise BuildFailed(str(err)) from None
     deadline = time.monotonic() + timeout
     context = _tar(submission.path, CONTEXT_LIMIT, labelled(text, labels))
-    with process_limit(tag.rpartition(":")[2]) as parent:
+    with process_limit(client, tag.rpartition(":")[2], labels) as parent:
         image = _build(client, context, tag, timeout, parent)
         config = client.api.inspect_image(image)["Config"]
         program = tuple(config.get("Entrypoint") or ()) + tuple(config.get("Cmd") or ())
@@ -170,14 +171,18 @@ def build(
 
 
 @contextmanager
-def process_limit(name: str) -> Iterator[Optional[str]]:
+def process_limit(client: docker.DockerClient, name: str, labels: dict[str, str]) -> Iterator[Optional[str]]:
     """A cgroup parent for one build's steps, limited to ``BUILD_PIDS``
-    processes, where this process can make one: Docker on this machine with
-    its cgroupfs driver on cgroup v1 (it keeps its containers under
-    /sys/fs/cgroup/pids/docker) and the right to write there (root, as on
-    CI). Elsewhere None: a build step then has no process limit but its
-    memory and the deadline. Docker makes the parent's other controllers;
-    all are removed after the build."""
+    processes, where one can be made: with Docker's systemd driver on cgroup
+    v2 (users' machines) by a helper (:func:`_systemd_slice`); with its
+    cgroupfs driver on cgroup v1 by this process when root (CI here).
+    Elsewhere None: a build step then has no process limit but its memory
+    and the deadline."""
+    info = client.info()
+    if info.get("CgroupDriver") == "systemd" and str(info.get("CgroupVersion")) == "2":
+        with _systemd_slice(client, labels) as parent:
+            yield parent
+        return
     pids = CGROUPS / "pids"
     relative = f"{BUILD_CGROUPS}/{name}"
     if not (pids / "docker").is_dir():
@@ -193,6 +198,62 @@ def process_limit(name: str) -> Iterator[Optional[str]]:
         yield f"/{relative}"
     finally:
         _remove_cgroups(relative)
+
+
+_slots_lock = threading.Lock()
+_slots_used: set[int] = set()
+
+
+@contextmanager
+def _systemd_slice(client: docker.DockerClient, labels: dict[str, str]) -> Iterator[Optional[str]]:
+    """A systemd slice for one build, its process limit set from inside it.
+
+    Only root may set a slice's limit, and the user need not be root: a
+    helper from socklab's image (privileged, seeing the host's cgroups) is
+    started in the slice, which makes systemd create it, writes its
+    ``pids.max`` and stays there until the build is done; the build's steps
+    then join the slice and share its limit (seen in the Debian 13 guest:
+    Docker 26 keeps the value, a step forked 37 of 40). systemd keeps an
+    empty slice until reboot, so slices are numbered and used again, one
+    per build at a time, rather than one made per build."""
+    with _slots_lock:
+        slot = min(set(range(len(_slots_used) + 1)) - _slots_used)
+        _slots_used.add(slot)
+    unit = f"socklab-build-{slot}.slice"
+    folder = f"/sys/fs/cgroup/socklab.slice/socklab-build.slice/{unit}"
+    script = f'echo {BUILD_PIDS} > {folder}/pids.max && echo "limit set" && exec sleep infinity'
+    helper = None
+    try:
+        try:
+            helper = client.containers.run(
+                BASE_IMAGE,
+                ["sh", "-ec", script],
+                detach=True,
+                privileged=True,
+                cgroupns="host",
+                cgroup_parent=unit,
+                network_mode="none",
+                pids_limit=8,
+                labels=dict(labels, **{L.ROLE: "build-limit"}),
+            )
+            deadline = time.monotonic() + 30
+            while b"limit set" not in helper.logs() and time.monotonic() < deadline:
+                helper.reload()
+                if helper.status == "exited":
+                    break
+                time.sleep(0.2)
+            limited = b"limit set" in helper.logs()
+        except docker.errors.APIError:
+            limited = False
+        yield unit if limited else None
+    finally:
+        if helper is not None:
+            try:
+                helper.remove(force=True)
+            except docker.errors.APIError:
+                pass  # removed with the submission's lab, by label
+        with _slots_lock:
+            _slots_used.discard(slot)
 
 
 def _remove_cgroups(relative: str, patience: float = 15.0) -> None:

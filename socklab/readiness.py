@@ -82,21 +82,25 @@ def _log(backend: DockerBackend, container_id: str, ready: Ready) -> bool:
     return False
 
 
-def _exec_ok(backend: DockerBackend, container_id: str, command: list[str]) -> bool:
+def _exec_ok(backend: DockerBackend, container_id: str, command: list[str], ready: Ready) -> bool:
+    """One probe, given a fifth of the wait (at least 2 s): where the wait is
+    long because the machine is slow (``socklab grade --patience``), starting
+    the probe's python3 is slow too (over 2 s in the Debian 13 guest beside
+    a server spinning on its half CPU, which was then never seen ready)."""
     _running(backend, container_id)
-    return backend.exec(container_id, command, timeout=2).exit_code == 0
+    return backend.exec(container_id, command, timeout=max(2.0, ready.timeout / 5)).exit_code == 0
 
 
 def _tcp(backend: DockerBackend, container_id: str, ready: Ready) -> bool:
-    return _exec_ok(backend, container_id, ["python3", "-c", _TCP_PROBE, str(ready.port)])
+    return _exec_ok(backend, container_id, ["python3", "-c", _TCP_PROBE, str(ready.port)], ready)
 
 
 def _udp(backend: DockerBackend, container_id: str, ready: Ready) -> bool:
-    return _exec_ok(backend, container_id, ["python3", "-c", _UDP_PROBE, str(ready.port), ready.send])
+    return _exec_ok(backend, container_id, ["python3", "-c", _UDP_PROBE, str(ready.port), ready.send], ready)
 
 
 def _command(backend: DockerBackend, container_id: str, ready: Ready) -> bool:
-    return _exec_ok(backend, container_id, list(ready.command))
+    return _exec_ok(backend, container_id, list(ready.command), ready)
 
 
 _checks = {"log": _log, "tcp": _tcp, "udp": _udp, "command": _command}

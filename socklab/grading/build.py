@@ -256,7 +256,7 @@ def _systemd_slice(client: docker.DockerClient, labels: dict[str, str]) -> Itera
             _slots_used.discard(slot)
 
 
-def _remove_cgroups(relative: str, patience: float = 15.0) -> None:
+def _remove_cgroups(relative: str, patience: float = 30.0) -> None:
     """Remove a build's cgroup in every controller, then the shared parent if
     no other build is under it. A build stopped at its deadline leaves its step
     container to Docker, whose processes may still be in the cgroup for a while

@@ -33,6 +33,9 @@ CTL_REFUSED = 2  # impair.ctl's status when the daemon refuses a change (a bad v
 SERVICES_DIR = "/opt/socklab/services"
 LINK_CAPS = ["NET_ADMIN", "NET_RAW"]
 NETEM_STATE = "/run/socklab-netem.json"  # a netem helper's record of its direction: where, and the parameters
+# A safety net, not a judgement: tc answers in milliseconds, but a docker exec
+# on a loaded emulated machine (tests/machines) was seen to take more than 10 s.
+EXEC_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True)
@@ -100,7 +103,7 @@ def pick(link: Link, has_netem: Callable[[], bool]) -> Choice:
 
 def _device(running: RunningNodes, node: str, address: str) -> str:
     """The interface name inside a node that carries ``address``."""
-    result = running.exec(node, ["ip", "-j", "addr", "show"], timeout=10)
+    result = running.exec(node, ["ip", "-j", "addr", "show"], timeout=EXEC_TIMEOUT)
     for iface in json.loads(result.stdout or "[]"):
         if any(a.get("local") == address for a in iface.get("addr_info", [])):
             return iface["ifname"]
@@ -211,7 +214,7 @@ def _start_netem(
             environment={"SOCKLAB_NETEM": json.dumps(state)},
         )
         for argv in _netem_commands(state):
-            result = helper.exec(argv, timeout=10)
+            result = helper.exec(argv, timeout=EXEC_TIMEOUT)
             if result.exit_code != 0:
                 raise SocklabError(
                     f"link {link.name}: backend netem failed on {state['node']} ({' '.join(argv)}): "
@@ -236,7 +239,7 @@ class LinkControl:
     def _ctl(self, *args: str) -> dict:
         helper = self.helpers[0]
         argv = ["sh", "-c", 'cd "$0" && exec "$@"', SERVICES_DIR, *CTL, *args]
-        result = self.running.backend.exec(helper.id, argv, timeout=10)
+        result = self.running.backend.exec(helper.id, argv, timeout=EXEC_TIMEOUT)
         if result.exit_code == CTL_REFUSED:
             raise BadInput(f"link {self.link.name}: {result.output.strip()}")
         if result.exit_code != 0:
@@ -258,7 +261,7 @@ class LinkControl:
         for helper, name in zip(self._netem_helpers(), names):
             state = self._netem_state(helper)
             command = netem.stats_command(state["dev"], state["via_ifb"])
-            stats = self.running.backend.exec(helper.id, command, timeout=10)
+            stats = self.running.backend.exec(helper.id, command, timeout=EXEC_TIMEOUT)
             try:
                 counters = netem.counters(stats.stdout)
             except ValueError as err:
@@ -274,7 +277,7 @@ class LinkControl:
         return sorted(self.helpers, key=lambda h: h.labels.get(L.LINK_DIRECTION) != "forward")
 
     def _netem_state(self, helper: Container) -> dict:
-        result = self.running.backend.exec(helper.id, ["cat", NETEM_STATE], timeout=10)
+        result = self.running.backend.exec(helper.id, ["cat", NETEM_STATE], timeout=EXEC_TIMEOUT)
         if result.exit_code != 0:
             raise SocklabError(f"link {self.link.name}: the netem helper has lost its state: {result.output.strip()}")
         return json.loads(result.stdout)
@@ -324,7 +327,7 @@ class LinkControl:
             if not touched:
                 continue
             argv = netem.change(state["dev"], state["via_ifb"], Impairment.from_dict(state["params"]))
-            result = self.running.backend.exec(helper.id, argv, timeout=10)
+            result = self.running.backend.exec(helper.id, argv, timeout=EXEC_TIMEOUT)
             if result.exit_code != 0:
                 raise SocklabError(f"link {self.link.name}: {' '.join(argv)} failed: {result.output.strip()}")
             self._save(helper, state)
@@ -332,7 +335,7 @@ class LinkControl:
 
     def _save(self, helper: Container, state: dict) -> None:
         record = ["sh", "-c", f"cat > {NETEM_STATE}"]
-        saved = self.running.backend.exec(helper.id, record, input=json.dumps(state), timeout=10)
+        saved = self.running.backend.exec(helper.id, record, input=json.dumps(state), timeout=EXEC_TIMEOUT)
         if saved.exit_code != 0:
             raise SocklabError(f"link {self.link.name}: cannot record the netem state: {saved.output.strip()}")
 
@@ -348,7 +351,7 @@ class LinkControl:
         for helper in self._netem_helpers():
             state = self._netem_state(helper)
             for argv in netem.teardown(state["dev"], state["via_ifb"]):
-                self.running.backend.exec(helper.id, argv, timeout=10)
+                self.running.backend.exec(helper.id, argv, timeout=EXEC_TIMEOUT)
         lab = self.helpers[0].labels[L.LAB]
         self.running.backend.remove({L.LAB: lab, L.LINK: self.link.name, L.ROLE: "link"})
         link = replace(

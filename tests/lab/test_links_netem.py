@@ -48,7 +48,8 @@ def pace(lab) -> float:
     return interval
 
 
-def configure(lab, link: str = "wan", direction: str = "forward", **params: object) -> None:
+def configure(lab, link: str = "wan", direction: str | None = "forward", **params: object) -> None:
+    """The link clean both ways, then ``params`` on one direction (None: both)."""
     control = lab.link(link)
     control.set(**CLEAN)
     if params:
@@ -94,16 +95,30 @@ def test_loss_inside_the_binomial_interval(lab, pace: float, percent: int) -> No
     )
 
 
+def fastest_round_trips(lab, link: str, direction: str | None, host: str, delay_ms: float, rounds: int = 2) -> tuple:
+    """The fastest round trip on the clean link and with ``delay_ms`` added, over alternating rounds.
+
+    A loaded, emulated guest can stall for a whole flood, which only makes
+    round trips longer: the fastest over a few rounds of each tends to what
+    the link does, so a link that delays too little or too much still fails.
+    """
+    clean, delayed = [], []
+    for _ in range(rounds):
+        configure(lab, link=link)
+        clean.append(probes.flood(lab, host=host, count=300, interval=0.005)["rtt_ms"])
+        configure(lab, link=link, direction=direction, delay_ms=delay_ms)
+        delayed.append(probes.flood(lab, host=host, count=300, interval=0.005)["rtt_ms"])
+    print(f"netem delay {delay_ms:g} ms on {link} {direction or 'both ways'}: clean {clean}, delayed {delayed}")
+    return min(r["min"] for r in clean), min(r["min"] for r in delayed)
+
+
 def test_fifty_ms_each_way_adds_a_hundred_to_the_round_trip(lab) -> None:
     """Judged on the fastest round trip: netem never sends early, and the median
     of an emulated guest carries its scheduling noise (shown, not judged)."""
-    configure(lab)
-    base = probes.flood(lab, count=300, interval=0.005)["rtt_ms"]
-    lab.link("wan").set(delay_ms=50.0)
-    delayed = probes.flood(lab, count=300, interval=0.005)["rtt_ms"]
-    added = delayed["min"] - base["min"]
-    print(f"netem delay: clean {base}, 50 ms each way {delayed}: the fastest round trip {added:.2f} ms longer")
-    assert 99.0 <= added <= 100.0 + DELAY_TOLERANCE_MS, f"clean {base} ms, 50 ms each way {delayed} ms: +{added:.2f} ms"
+    clean, delayed = fastest_round_trips(lab, "wan", None, lab.address("server"), 50.0)
+    added = delayed - clean
+    print(f"netem 50 ms each way: the fastest round trip {clean:.2f} -> {delayed:.2f} ms, {added:+.2f} ms")
+    assert 99.0 <= added <= 100.0 + DELAY_TOLERANCE_MS, f"fastest round trip {clean} -> {delayed} ms: +{added:.2f} ms"
 
 
 def test_jitter_spreads_the_delay(lab) -> None:
@@ -159,11 +174,17 @@ def test_a_parameter_set_back_to_zero_is_off(lab, pace: float) -> None:
     lab.link("wan").set(direction="forward", reorder=0.0)
     result = probes.flood(lab, count=200, interval=max(pace, 0.002), wait=2.0)
     assert result["reordered"] == 0, f"reorder 25% stayed on after reorder 0: {result}"
+    clean = probes.flood(lab, count=100, interval=0.0, size=1000, wait=3.0)["rtt_ms"]["max"]
     configure(lab, rate="1mbit")
     configure(lab)
     burst = probes.flood(lab, count=100, interval=0.0, size=1000, wait=3.0)
-    assert burst["answered"] == 100 and burst["rtt_ms"]["max"] < 650.0, (
-        f"100 x 1000 B took as long as 1 Mbit/s would after the rate was removed: {burst}"
+    print(
+        f"100 x 1000 B: the last answered after {clean} ms clean, {burst['rtt_ms']['max']} ms once 1 Mbit/s was removed"
+    )
+    # 1 Mbit/s would add about 830 ms to the last datagram: judged against the
+    # clean burst of this run, as an emulated guest takes hundreds of ms itself.
+    assert burst["answered"] == 100 and burst["rtt_ms"]["max"] < clean + 400.0, (
+        f"100 x 1000 B took as long as 1 Mbit/s would after the rate was removed: {burst}, clean {clean} ms"
     )
 
 
@@ -190,12 +211,15 @@ def test_set_changes_only_what_it_names_and_counts(lab, pace: float) -> None:
 
 
 def test_set_while_traffic_flows(lab, pace: float) -> None:
-    """The change lands while a 20 s flow runs (a change takes seconds in an
-    emulated guest): netem drops nothing before it and half of what follows
-    it; the kernels count the same drops."""
+    """The change lands while a flow runs, 20 s plus three times what a change
+    takes here (tens of seconds in a loaded emulated guest): netem drops nothing
+    before it and half of what follows it; the kernels count the same drops."""
     configure(lab)
+    began = time.monotonic()
+    lab.link("wan").set(direction="forward", loss=0.0)
+    change = time.monotonic() - began
     interval = max(pace, 0.002)
-    count = int(20 / interval)
+    count = int((20 + 3 * change) / interval)
 
     def forward() -> dict:
         return lab.link("wan").show()["directions"]["client->server"]["counters"]
@@ -203,7 +227,7 @@ def test_set_while_traffic_flows(lab, pace: float) -> None:
     start = forward()
     with probes.Crossing(lab, "client", "server") as counted:
         flow = {"host": lab.address("server"), "count": count, "interval": interval, "source_port": 40001}
-        sender = threading.Thread(target=lambda: probes.flood(lab, wait=2.0, **flow))  # type: ignore[arg-type]
+        sender = threading.Thread(target=lambda: probes.flood(lab, wait=2.0, **flow))
         sender.start()
         while forward()["sent"] < start["sent"] + 300:
             time.sleep(0.1)
@@ -225,10 +249,7 @@ def test_set_while_traffic_flows(lab, pace: float) -> None:
 
 
 def test_a_node_to_network_link_shapes_both_directions(lab, pace: float) -> None:
-    configure(lab, link="edge")
-    base = probes.flood(lab, host="far-server", count=300, interval=0.005)["rtt_ms"]["min"]
-    configure(lab, link="edge", direction="reverse", delay_ms=50.0)
-    delayed = probes.flood(lab, host="far-server", count=300, interval=0.005)["rtt_ms"]["min"]
+    base, delayed = fastest_round_trips(lab, "edge", "reverse", "far-server", 50.0)
     assert 49.0 <= delayed - base <= 50.0 + DELAY_TOLERANCE_MS, (
         f"50 ms on the way in (ifb): fastest round trip {base} -> {delayed} ms"
     )

@@ -26,6 +26,7 @@ from .errors import SocklabError
 # Limits for every lab node; student containers get tighter ones in grading.
 NODE_MEMORY = "256m"
 NODE_PIDS = 512
+CGROUP_ADMIN_PIDS = 8  # a helper that only writes a cgroup limit and then sleeps
 CPU_PERIOD = 10_000  # microseconds
 REMOVAL_WAIT = 10.0  # seconds a removal waits for another removal of the same container
 NETWORK_WAIT = 2.0  # seconds a network's removal waits for its last endpoint to go
@@ -123,11 +124,15 @@ class DockerBackend:
         ports: Sequence[str] = (),
         sandbox: Sandbox = Sandbox(),
         stdin: bool = False,
+        cgroup_admin: Optional[str] = None,
     ) -> str:
         """Create (not start) a container; ``networks`` are (name, v4, v6, aliases).
 
         ``stdin``: its standard input stays open for an attached client to
-        write to, and is closed when that client closes its side."""
+        write to, and is closed when that client closes its side.
+        ``cgroup_admin``: a cgroup parent (a systemd slice) that the container
+        is started in and may administer: privileged, seeing the host's
+        cgroups. Only socklab's own helpers get it, never a node."""
         port_bindings = {}
         for spec in ports:
             host, _, inner = spec.rpartition(":")
@@ -156,6 +161,9 @@ class DockerBackend:
             sysctls=sysctls,
             binds=binds,
             port_bindings=port_bindings or None,
+            privileged=cgroup_admin is not None,
+            cgroupns="host" if cgroup_admin else None,
+            cgroup_parent=cgroup_admin,
         )
         networking_config = None
         if networks and not network_mode:
@@ -195,6 +203,7 @@ class DockerBackend:
         labels: Optional[dict[str, str]] = None,
         environment: Optional[dict[str, str]] = None,
         stdout: Optional[Callable[[bytes], object]] = None,
+        cgroup_admin: Optional[str] = None,
     ) -> "Helper":
         """Start a helper in a node's network namespace, with only the named capabilities.
 
@@ -205,6 +214,8 @@ class DockerBackend:
         at all, labelled by ``labels`` alone. ``stdout``, when given, receives
         the helper's standard output as it comes, byte for byte (the log
         driver would turn binary output such as a pcap stream into text).
+        ``cgroup_admin``: see :meth:`create_container`; such a helper may
+        fork only a few processes.
         """
         if node is None:
             base, name, network_mode = {L.PROJECT: "1"}, f"socklab-{role}", "none"
@@ -221,6 +232,8 @@ class DockerBackend:
             environment=environment,
             network_mode=network_mode,
             cap_add=cap_add,
+            sandbox=Sandbox(pids=CGROUP_ADMIN_PIDS) if cgroup_admin else Sandbox(),
+            cgroup_admin=cgroup_admin,
         )
         pump = None
         try:

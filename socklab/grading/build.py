@@ -27,6 +27,7 @@ import re
 import tarfile
 import threading
 import time
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,8 +38,11 @@ import docker.errors
 import requests.exceptions
 import urllib3.exceptions
 
-from .. import labels as L
+from ..docker_backend import DockerBackend
+from ..errors import NodeNotReady
 from ..images import BASE_IMAGE
+from ..model import Ready
+from ..readiness import wait_ready
 from .dockerfile import NAME as DOCKERFILE
 from .dockerfile import DockerfileRefused, check, labelled
 from .submissions import Submission, walk
@@ -222,34 +226,27 @@ def _systemd_slice(client: docker.DockerClient, labels: dict[str, str]) -> Itera
     unit = f"socklab-build-{slot}.slice"
     folder = f"/sys/fs/cgroup/socklab.slice/socklab-build.slice/{unit}"
     script = f'echo {BUILD_PIDS} > {folder}/pids.max && echo "limit set" && exec sleep infinity'
+    backend = DockerBackend(client)
     helper = None
     try:
         try:
-            helper = client.containers.run(
-                BASE_IMAGE,
+            helper = backend.start_helper(
+                None,
+                "build-limit",
                 ["sh", "-ec", script],
-                detach=True,
-                privileged=True,
-                cgroupns="host",
-                cgroup_parent=unit,
-                network_mode="none",
-                pids_limit=8,
-                labels=dict(labels, **{L.ROLE: "build-limit"}),
+                suffix=f"build-limit-{uuid.uuid4().hex[:12]}",
+                labels=labels,
+                cgroup_admin=unit,
             )
-            deadline = time.monotonic() + 30
-            while b"limit set" not in helper.logs() and time.monotonic() < deadline:
-                helper.reload()
-                if helper.status == "exited":
-                    break
-                time.sleep(0.2)
-            limited = b"limit set" in helper.logs()
-        except docker.errors.APIError:
-            limited = False
+            wait_ready(backend, "build-limit", helper.id, Ready("log", log="limit set", timeout=30))
+            limited = True
+        except (docker.errors.APIError, NodeNotReady):
+            limited = False  # e.g. no privileged containers (rootless Docker): no process limit
         yield unit if limited else None
     finally:
         if helper is not None:
             try:
-                helper.remove(force=True)
+                helper.remove()
             except docker.errors.APIError:
                 pass  # removed with the submission's lab, by label
         with _slots_lock:

@@ -44,6 +44,7 @@ HOSTILE = SUBMISSIONS / "hostile"
 ALL = "every check"
 NESTING = 1100  # folders deep, for deep-folders: past Python's recursion limit
 SLOW = "slow-build"  # graded on its own, with a short deadline
+BUILD_REFUSED = "Cannot fork"  # what build-fork-bomb is told where its build has a process limit
 
 # The checks each hostile submission fails (the correct ones beside them fail none).
 SERVER: dict[str, object] = {
@@ -256,7 +257,7 @@ def test_a_build_step_is_held_to_its_process_limit_where_the_host_allows(hostile
     results = _results(hostile, "udp-server", "build-fork-bomb")
     pids = Path("/sys/fs/cgroup/pids")
     if (pids / "docker").is_dir() and os.access(pids, os.W_OK):
-        assert "Cannot fork" in results["output"], results["output"]
+        assert BUILD_REFUSED in results["output"], results["output"]
         assert not list(Path("/sys/fs/cgroup").glob("*/socklab-builds/grade-*")), "a build's cgroup is left"
     else:
         assert results["score"] == 0

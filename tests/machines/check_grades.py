@@ -1,10 +1,13 @@
-"""Check a ``socklab grade`` of udp-server's correct, fork-bomb, memory-hog and busy-wait submissions.
+"""Check a ``socklab grade`` of udp-server submissions in a guest.
 
-Run in the guest after the grade: the correct one gets full marks, the fork
-bomb and the memory hog get nothing, each with the message the grading suite
-expects, and the busy-waiting server is told the CPU it used, which must
-not pass its limit (both taken from tests/grading/test_grading.py, so the
-two cannot drift): the limits of cgroup v2 were enforced and reported.
+Run in the guest after the grade: the correct ones (a ``main.py`` and a
+Dockerfile) get full marks; the fork bomb and the memory hog get nothing,
+each with the message the grading suite expects; the busy-waiting server is
+told the CPU it used, which must not pass its limit; and the build whose
+step forks 300 processes is refused by its process limit. The expectations
+are taken from tests/grading (test_grading.py, test_hostile.py), so the
+suites and the guests cannot drift: the limits of cgroup v2 were enforced
+and reported, the builds' one included.
 """
 
 from __future__ import annotations
@@ -15,11 +18,13 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-SUITE = Path(__file__).resolve().parents[1] / "grading" / "test_grading.py"
+SUITES = Path(__file__).resolve().parents[1] / "grading"
+FULL_MARKS = ("correct", "correct-dockerfile", "busy-wait")
+SUBMISSIONS = (*FULL_MARKS, "fork-bomb", "memory-hog", "build-fork-bomb")
 
 
-def grading_suite() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("test_grading", SUITE)
+def suite(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, SUITES / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -27,10 +32,10 @@ def grading_suite() -> ModuleType:
 
 
 def problems(out: Path) -> list[str]:
-    suite = grading_suite()
-    messages = suite.FAILURE_OUTPUT
+    grading, hostile = suite("test_grading"), suite("test_hostile")
+    messages = dict(grading.FAILURE_OUTPUT, **{"build-fork-bomb": hostile.BUILD_REFUSED})
     found = []
-    for name in ("correct", "fork-bomb", "memory-hog", "busy-wait"):
+    for name in SUBMISSIONS:
         path = out / name / "results.json"
         if not path.is_file():
             found.append(f"{name}: no {path}")
@@ -39,15 +44,16 @@ def problems(out: Path) -> list[str]:
         score, top, output = result["score"], result["max_score"], result.get("output", "")
         print(f"{name}: {score} / {top} points; {output.strip().splitlines()[:1]}")
         failed = [f"{t['name']}: {t['output']}" for t in result.get("tests", []) if t.get("status") == "failed"]
-        if name in ("correct", "busy-wait") and (top == 0 or score != top):
-            found.append(f"{name}: {score} / {top}, not full marks; failed: " + " | ".join(failed))
-        elif name == "busy-wait":
-            used = suite.cpu_used(output)
-            print(f"busy-wait: told it used {used} CPU of its {suite.CPU_LIMIT}")
-            if used is None or used > 1.1 * suite.CPU_LIMIT:
-                found.append(f"busy-wait: its CPU use past its {suite.CPU_LIMIT} CPU, or not told: {output!r}")
-        elif name != "correct" and (score != 0 or messages[name] not in output):
+        if name in FULL_MARKS:
+            if top == 0 or score != top:
+                found.append(f"{name}: {score} / {top}, not full marks; failed: " + " | ".join(failed))
+        elif score != 0 or messages[name] not in output:
             found.append(f"{name}: expected 0 points and {messages[name]!r} in its output, got {score}: {output!r}")
+        if name == "busy-wait":
+            used = grading.cpu_used(output)
+            print(f"busy-wait: told it used {used} CPU of its {grading.CPU_LIMIT}")
+            if used is None or used > 1.1 * grading.CPU_LIMIT:
+                found.append(f"busy-wait: its CPU use past its {grading.CPU_LIMIT} CPU, or not told: {output!r}")
     return found
 
 

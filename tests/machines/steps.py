@@ -49,8 +49,9 @@ DATAGRAM = (
 # the sandbox's own and do not change.
 GRADE = (
     f"rm -rf ~/graded && {SOCKLAB} grade udp-server --patience 5"
-    f" {SUBMISSIONS}/correct {SUBMISSIONS}/fork-bomb {SUBMISSIONS}/memory-hog"
+    f" {SUBMISSIONS}/correct {SUBMISSIONS}/correct-dockerfile {SUBMISSIONS}/fork-bomb {SUBMISSIONS}/memory-hog"
     " tests/grading/submissions/cpu-burners/udp-server/busy-wait"
+    " tests/grading/submissions/hostile/udp-server/build-fork-bomb"
     " --out ~/graded"
     " && .venv/bin/python tests/machines/check_grades.py ~/graded"
 )

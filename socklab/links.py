@@ -258,8 +258,7 @@ class LinkControl:
             directions = {names[0]: state["out"], names[1]: state["in"]}
             return {**info, "daemon": "running", "seed": state.get("seed"), "directions": directions}
         directions = {}
-        for helper, name in zip(self._netem_helpers(), names):
-            state = self._netem_state(helper)
+        for (helper, state), name in zip(self.netem_states(), names):
             command = netem.stats_command(state["dev"], state["via_ifb"])
             stats = self.running.backend.exec(helper.id, command, timeout=EXEC_TIMEOUT)
             try:
@@ -275,6 +274,11 @@ class LinkControl:
     def _netem_helpers(self) -> list[Container]:
         """The forward helper, then the reverse one."""
         return sorted(self.helpers, key=lambda h: h.labels.get(L.LINK_DIRECTION) != "forward")
+
+    def netem_states(self) -> list[tuple[Container, dict]]:
+        """Each direction's helper with its record (device, whether through the
+        ifb, parameters), forward first: where that direction's netem qdisc is."""
+        return [(helper, self._netem_state(helper)) for helper in self._netem_helpers()]
 
     def _netem_state(self, helper: Container) -> dict:
         result = self.running.backend.exec(helper.id, ["cat", NETEM_STATE], timeout=EXEC_TIMEOUT)
@@ -306,8 +310,7 @@ class LinkControl:
     def _updated_states(self, direction: Optional[str], changes: dict) -> list[tuple[Container, dict, bool]]:
         """(helper, state with the changes applied, changed?) per direction, all checked before any is applied."""
         result = []
-        for helper in self._netem_helpers():
-            state = self._netem_state(helper)
+        for helper, state in self.netem_states():
             touched = direction in (None, state["direction"]) and bool(changes)
             if touched:
                 try:
@@ -348,8 +351,7 @@ class LinkControl:
                 "use backend auto or userspace to set a seed"
             )
         states = {state["direction"]: state for _, state, _ in self._updated_states(direction, changes)}
-        for helper in self._netem_helpers():
-            state = self._netem_state(helper)
+        for helper, state in self.netem_states():
             for argv in netem.teardown(state["dev"], state["via_ifb"]):
                 self.running.backend.exec(helper.id, argv, timeout=EXEC_TIMEOUT)
         lab = self.helpers[0].labels[L.LAB]

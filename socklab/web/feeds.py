@@ -15,14 +15,15 @@ from __future__ import annotations
 import json
 import os
 import selectors
+import shlex
 import subprocess
 import threading
 import time
 from typing import TYPE_CHECKING, Optional
 
-from .. import labels as L
+from .. import netem
 from ..errors import SocklabError
-from ..links import CTL, SERVICES_DIR
+from ..links import CTL, NETEM_STATE, SERVICES_DIR, LinkControl
 from ..model import Link
 
 if TYPE_CHECKING:
@@ -30,8 +31,10 @@ if TYPE_CHECKING:
 
 RETRY_AFTER = 2.0  # seconds before a reader that failed is started again (the lab may be down)
 EVENTS_PER_POLL = 100  # the newest this many per poll; the strip marks how many it skipped
-NETEM_COUNTERS = ("packets", "bytes", "drops", "overlimits", "requeues", "backlog", "qlen")
-NETEM_LOOP = "while read -r _; do tc -s -j qdisc show 2>/dev/null | tr -d '\\n'; echo; done"
+# A line per line asked: the direction's record (what ``link set`` last gave
+# it), a tab, then ``tc -s`` of that direction's own qdisc, found as ``link
+# show`` finds it (a namespace may hold the netem qdiscs of several links).
+NETEM_LOOP = "while read -r _; do tr -d '\\n' < {state}; printf '\\t'; {stats} 2>/dev/null | tr -d '\\n'; echo; done"
 NETEM_NOTE = (
     "netem decides in the kernel and keeps counters only (tc -s qdisc): "
     "it records no packet, so there is no strip for this link"
@@ -165,16 +168,16 @@ class NetemFeed(LinkFeed):
     backend = "netem"
     note = NETEM_NOTE
 
-    def __init__(self, link: Link, helpers: list[str]) -> None:
+    def __init__(self, link: Link, states: list[tuple[str, dict]]) -> None:
         super().__init__(link)
-        self.channels = [LineChannel(helper, ["sh", "-c", NETEM_LOOP]) for helper in helpers]
+        self.channels = [LineChannel(helper, ["sh", "-c", netem_loop(state)]) for helper, state in states]
 
     def poll(self, since: int) -> tuple[dict, Optional[dict]]:
         directions = {}
         for name, channel in zip(self.names, self.channels):
             try:
-                directions[name] = netem_counters(json.loads(channel.ask("")[0] or "[]"))
-            except (SocklabError, ValueError) as err:
+                directions[name] = netem_direction(channel.ask("")[0])
+            except SocklabError as err:
                 directions[name] = {"params": {}, "counters": {}, "error": str(err)}
         return {"backend": self.backend, "daemon": "kernel", "seed": None, "directions": directions}, None
 
@@ -183,20 +186,23 @@ class NetemFeed(LinkFeed):
             channel.close()
 
 
-def netem_counters(qdiscs: list[dict]) -> dict:
-    """The netem qdisc's figures from ``tc -s -j qdisc show``, named as tc names them."""
-    for qdisc in qdiscs:
-        if qdisc.get("kind") == "netem":
-            counters = {key: qdisc.get(key, 0) for key in NETEM_COUNTERS}
-            return {"params": {"tc": qdisc.get("options", {})}, "counters": counters, "dev": qdisc.get("dev")}
-    return {"params": {}, "counters": {}, "error": "no netem qdisc found"}
+def netem_loop(state: dict) -> str:
+    """The reader of one direction's figures, in its netem helper."""
+    stats = shlex.join(netem.stats_command(state["dev"], state["via_ifb"]))
+    return NETEM_LOOP.format(state=shlex.quote(NETEM_STATE), stats=stats)
+
+
+def netem_direction(line: str) -> dict:
+    """One direction as ``link show`` gives it (parameters, counters), from a line of :func:`netem_loop`."""
+    record, _, stats = line.partition("\t")
+    try:
+        return {"params": json.loads(record)["params"], "counters": netem.counters(stats)}
+    except (ValueError, KeyError, TypeError) as err:
+        return {"params": {}, "counters": {}, "error": f"cannot read netem's figures: {err}"}
 
 
 def feed_for(running: "RunningLab", link: Link) -> LinkFeed:
-    ours = (h for h in running.helpers if h.labels.get(L.LINK) == link.name and h.labels.get(L.ROLE) == "link")
-    helpers = sorted(ours, key=lambda h: h.name)
-    if not helpers:
-        raise SocklabError(f"link {link.name!r} has no helper container: the lab is incomplete")
-    if helpers[0].labels.get(L.LINK_BACKEND, "userspace") == "netem":
-        return NetemFeed(link, [h.name for h in helpers])
-    return DaemonFeed(link, helpers[0].name)
+    control = LinkControl(running, link)
+    if control.backend == "netem":
+        return NetemFeed(link, [(helper.name, state) for helper, state in control.netem_states()])
+    return DaemonFeed(link, control.helpers[0].name)

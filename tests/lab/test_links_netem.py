@@ -23,6 +23,7 @@ from socklab import probes
 from socklab.errors import BadInput
 from socklab.labfile import load_lab
 from socklab.links import netem_available, pick
+from socklab.web.feeds import feed_for
 
 LAB = Path(__file__).with_name("netem-links.yaml")
 pytestmark = [pytest.mark.netem, pytest.mark.lab(str(LAB))]
@@ -261,6 +262,27 @@ def test_a_node_to_network_link_shapes_both_directions(lab, pace: float) -> None
         assert counted.sent >= 700 and low <= counted.lost / counted.sent <= high, (
             f"30% loss {direction} ({sender} to {receiver}): {counted.lost} of {counted.sent} did not arrive"
         )
+
+
+def test_the_web_view_shows_each_direction_its_own_figures(lab, pace: float) -> None:
+    """The live view's feed gives each direction what ``link show`` gives: the
+    client's namespace holds three netem qdiscs (wan forward, edge forward,
+    edge reverse on the ifb), and each direction's figures are its own."""
+    configure(lab, loss=20.0)
+    configure(lab, link="edge", direction="reverse", delay_ms=5.0)
+    crossing(lab, "client", "server", host=lab.address("server"), count=200, interval=pace, wait=2.0)
+    viewed = {}
+    for name in ("wan", "edge"):
+        feed = feed_for(lab, lab.lab.links[name])
+        try:
+            viewed[name] = feed.poll(0)[0]["directions"]
+        finally:
+            feed.close()
+        expected = lab.link(name).show()["directions"]
+        assert viewed[name] == expected, f"{name}: the view showed {viewed[name]}, link show {expected}"
+    wan, edge = viewed["wan"], viewed["edge"]
+    assert wan["client->server"]["counters"]["dropped"] > 0 == wan["server->client"]["counters"]["dropped"], wan
+    assert (wan["client->server"]["params"]["loss"], edge["far->client"]["params"]["delay_ms"]) == (20.0, 5.0), viewed
 
 
 def test_a_seed_moves_an_auto_link_to_userspace_and_replays(lab) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections import deque
 from importlib import resources
@@ -13,7 +14,7 @@ from socklab.errors import BadInput
 from socklab.impairment import link_set_request, parse_seed
 from socklab.web import _loopback
 from socklab.web import live as live_module
-from socklab.web.feeds import LinkFeed, netem_counters
+from socklab.web.feeds import LinkFeed, netem_direction, netem_loop
 from socklab.web.server import STATIC
 
 
@@ -50,13 +51,16 @@ def test_seeds_span_the_daemons_range() -> None:
     assert (parse_seed(0), parse_seed(" 42 "), parse_seed(2**64 - 1)) == (0, 42, 2**64 - 1)
 
 
-def test_netem_figures_come_from_the_netem_qdisc() -> None:
+def test_netem_figures_are_those_of_link_show_for_the_directions_own_qdisc() -> None:
+    state = {"direction": "reverse", "dev": "eth1", "via_ifb": True, "params": {"loss": 20.0, "delay_ms": 50.0}}
+    loop = netem_loop(state)
+    assert "tc -s -j qdisc show dev ifb0" in loop and "/run/socklab-netem.json" in loop
     qdiscs = [
-        {"kind": "htb", "handle": "1:", "dev": "eth0", "packets": 500, "drops": 0},
+        {"kind": "htb", "handle": "1:", "dev": "ifb0", "packets": 500, "drops": 0},
         {
             "kind": "netem",
             "handle": "20:",
-            "dev": "eth0",
+            "dev": "ifb0",
             "options": {"limit": 1000, "loss-random": {"loss": 0.2}},
             "bytes": 4200,
             "packets": 40,
@@ -67,18 +71,13 @@ def test_netem_figures_come_from_the_netem_qdisc() -> None:
             "qlen": 0,
         },
     ]
-    figures = netem_counters(qdiscs)
-    assert figures["counters"] == {
-        "packets": 40,
-        "bytes": 4200,
-        "drops": 10,
-        "overlimits": 0,
-        "requeues": 1,
-        "backlog": 0,
-        "qlen": 0,
+    figures = netem_direction(json.dumps(state) + "\t" + json.dumps(qdiscs))
+    assert figures == {
+        "params": {"loss": 20.0, "delay_ms": 50.0},
+        "counters": {"sent": 40, "dropped": 10, "overlimits": 0, "requeues": 1, "backlog": 0, "qlen": 0},
     }
-    assert figures["params"] == {"tc": {"limit": 1000, "loss-random": {"loss": 0.2}}} and figures["dev"] == "eth0"
-    assert netem_counters([{"kind": "noqueue"}])["error"] == "no netem qdisc found"
+    assert "no netem qdisc" in netem_direction(json.dumps(state) + '\t[{"kind": "noqueue"}]')["error"]
+    assert "cannot read netem's figures" in netem_direction("")["error"]
 
 
 def test_the_page_ships_with_the_package() -> None:

@@ -7,7 +7,7 @@ const token = new URLSearchParams(location.search).get("token") || "";
 const MAX_ROWS = 300;
 const COUNTERS = {
   userspace: ["seen", "dropped", "duplicated", "delayed"],
-  netem: ["packets", "drops", "overlimits", "requeues", "backlog"],
+  netem: ["sent", "dropped", "overlimits", "requeues", "backlog"],
 };
 const FATES = { overlimit: "dropped (queue full)" };
 let lab = null;
@@ -194,7 +194,6 @@ function renderLink(name, state) {
 }
 
 function describe(params) {
-  if (params.tc) return Object.entries(params.tc).map(([k, v]) => `${k} ${JSON.stringify(v)}`).join(" ");
   const parts = [];
   if (params.loss_model === "gilbert-elliott") parts.push(`GE p=${params.ge_p}% r=${params.ge_r}%`);
   else if (params.loss) parts.push(`loss ${params.loss}%`);

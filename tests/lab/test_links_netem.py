@@ -13,6 +13,9 @@ probability (99% binomial intervals), not always.
 from __future__ import annotations
 
 import math
+import re
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -21,11 +24,15 @@ import pytest
 
 from socklab import probes
 from socklab.errors import BadInput
+from socklab.impairment import IMPAIRMENT_KEYS, link_set_request
 from socklab.labfile import load_lab
 from socklab.links import netem_available, pick
 from socklab.web.feeds import feed_for
 
 LAB = Path(__file__).with_name("netem-links.yaml")
+SHEETS = Path(__file__).resolve().parents[2] / "labs"
+LINK_SET_OPTIONS = {*IMPAIRMENT_KEYS, "direction", "seed"}
+SHEET_LINK_SET = re.compile(r"socklab link set \S+ \S+ ((?:--[\w-]+ [^\s`]+ ?)+)|`(--[\w-]+ [^`]+)`")
 pytestmark = [pytest.mark.netem, pytest.mark.lab(str(LAB))]
 
 CLEAN = dict(
@@ -286,7 +293,7 @@ def test_the_web_view_shows_each_direction_its_own_figures(lab, pace: float) -> 
 
 
 def test_a_seed_moves_an_auto_link_to_userspace_and_replays(lab) -> None:
-    """Last: it leaves edge on the userspace backend."""
+    """It leaves edge on the userspace backend."""
     configure(lab, link="edge", loss=30.0)
     answer = lab.link("edge").set(seed=5)
     assert answer["moved"] == "netem -> userspace" and answer["backend"] == "userspace", answer
@@ -299,3 +306,44 @@ def test_a_seed_moves_an_auto_link_to_userspace_and_replays(lab) -> None:
         # 50 a second, so that an emulated guest's server keeps up: an overflow would lose by timing, not seed
         runs.append(probes.flood(lab, host="far-server", count=200, interval=0.02, source_port=40002)["lost"])
     assert runs[0] == runs[1] and runs[0], "the same seed must lose the same datagrams"
+
+
+def sheet_link_options() -> list[tuple[str, list[str]]]:
+    """The options of every ``socklab link set`` in the sheets, in their order: a
+    command written out, or a fragment such as `--loss 0% --delay 50ms` (the same
+    command with those options)."""
+    found = []
+    for sheet in sorted(SHEETS.glob("*.md")):
+        for match in SHEET_LINK_SET.finditer(sheet.read_text()):
+            options = (match.group(1) or match.group(2)).split()
+            if {option[2:] for option in options[::2]} <= LINK_SET_OPTIONS:
+                found.append((sheet.name, options))
+    return found
+
+
+def test_the_sheets_link_commands_run_on_a_netem_link(lab) -> None:
+    """Each ``link set`` of the sheets, in order, through the CLI, on wan, which
+    netem serves: each changes what it names; a seed is refused, with the
+    reason, as the lab file asks for netem (on the sheets' own links, backend
+    auto, a seed moves the link to the userspace backend: the twin above)."""
+    configure(lab)
+    commands = sheet_link_options()
+    assert len(commands) >= 4, f"the sheets' link commands were not found: {commands}"
+    names = {"forward": "client->server", "reverse": "server->client"}
+    for sheet, options in commands:
+        argv = ["link", "set", lab.lab.name, "wan", "--instance", lab.instance, *options]
+        done = subprocess.run([sys.executable, "-m", "socklab.cli", *argv], capture_output=True, text=True, timeout=300)
+        said = f"{sheet}: socklab {' '.join(argv)}: exit {done.returncode}: {done.stderr or done.stdout}"
+        print(said.strip())
+        pairs = dict(zip(options[::2], options[1::2]))
+        direction, seed = pairs.pop("--direction", None), pairs.pop("--seed", None)
+        if seed is not None:
+            assert done.returncode == 2 and "cannot replay a seed" in done.stderr, said
+            continue
+        assert done.returncode == 0, said
+        changes, _ = link_set_request({key[2:]: value for key, value in pairs.items()}, None)
+        shown = lab.link("wan").show()
+        assert shown["backend"] == "netem", shown
+        for name in [names[direction]] if direction else list(names.values()):
+            params = shown["directions"][name]["params"]
+            assert all(params[key] == value for key, value in changes.items()), (said, name, params)

@@ -56,10 +56,16 @@ GRADE = (
     " && .venv/bin/python tests/machines/check_grades.py ~/graded"
 )
 # A seeded experiment replays: the digest of its loss-determined columns
-# (loss, trial, attempts, outcome) is the same on every machine and kernel.
+# (loss, trial, attempts, outcome) is the same twice with seed 1, and on every
+# machine and kernel (compare it with the host's); seed 2 differs. Its summary
+# says whether every retry was a drop the link counted.
 REPLAY = (
-    f"rm -rf ~/replay && {SOCKLAB} experiment run udp-backoff-ci --seed 1 --out ~/replay -q"
-    " && cut -d, -f1-4 ~/replay/results.csv | sha256sum && cut -d, -f1-4 ~/replay/results.csv | head -4"
+    "rm -rf ~/replay && for run in 1a 1b 2; do"
+    f" {SOCKLAB} experiment run udp-backoff-ci --seed ${{run%[ab]}} --out ~/replay/$run -q || exit 1;"
+    " cut -d, -f1-4 ~/replay/$run/results.csv | sha256sum > ~/replay/$run.digest;"
+    ' echo "seed $run: $(cat ~/replay/$run.digest)"; done;'
+    " head -4 ~/replay/1a/results.csv; grep -h 'retr' ~/replay/1a/summary.md;"
+    " cmp -s ~/replay/1a.digest ~/replay/1b.digest && ! cmp -s ~/replay/1a.digest ~/replay/2.digest"
 )
 NOTHING_LEFT = (
     "left=$(docker ps -aq --filter label=org.socklab; docker network ls -q --filter label=org.socklab);"

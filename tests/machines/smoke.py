@@ -62,6 +62,12 @@ def main() -> int:
     parser.add_argument("--no-wheelhouse", action="store_true", help="guests install Python packages from PyPI")
     parser.add_argument("--serial", action="store_true", help="one machine after the other (default: side by side)")
     parser.add_argument(
+        "--vcpus",
+        type=int,
+        choices=(1, 2),
+        help="per guest (default: 2 alone, 1 side by side; another run's guest counts)",
+    )
+    parser.add_argument(
         "--ci", action="store_true", help="what CI runs: --base-from-host, and the steps marked in_ci (steps.py)"
     )
     args = parser.parse_args()
@@ -71,7 +77,11 @@ def main() -> int:
     parallel = 1 if args.serial else len(machines)
     # Two guests on two cores: one vCPU each; alone, a guest gets both.
     options = Options(
-        args.checkout.resolve(), preload, not args.no_wheelhouse, smp=2 if parallel == 1 else 1, ci=args.ci
+        args.checkout.resolve(),
+        preload,
+        not args.no_wheelhouse,
+        smp=args.vcpus or (2 if parallel == 1 else 1),
+        ci=args.ci,
     )
     signal.signal(signal.SIGTERM, _terminate)
     started = time.monotonic()

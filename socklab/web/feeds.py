@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Optional
 
 from .. import netem
 from ..errors import SocklabError
-from ..links import CTL, NETEM_STATE, SERVICES_DIR, LinkControl
+from ..links import CTL, EXEC_TIMEOUT, NETEM_STATE, SERVICES_DIR, LinkControl
 from ..model import Link
 
 if TYPE_CHECKING:
@@ -70,11 +70,17 @@ class LineChannel:
                 self._proc = subprocess.Popen(
                     self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
                 )
+                # A docker exec takes seconds to start on a slow machine (over 10 s
+                # in an emulated guest): the first answer waits as long as a link
+                # command does, the others ``timeout``.
+                timeout = EXEC_TIMEOUT
+            else:
+                timeout = self.timeout
             assert self._proc.stdin is not None and self._proc.stdout is not None
             try:
                 self._proc.stdin.write(b"".join(line.encode() + b"\n" for line in lines))
                 self._proc.stdin.flush()
-                answers = [self._read_line(self._proc.stdout.fileno()) for _ in lines]
+                answers = [self._read_line(self._proc.stdout.fileno(), timeout) for _ in lines]
             except (OSError, SocklabError) as err:
                 self._end()
                 self._failed = (time.monotonic(), f"no answer from {self.argv[3]}: {err}")
@@ -82,12 +88,12 @@ class LineChannel:
             self._failed = None
             return answers
 
-    def _read_line(self, fd: int) -> str:
+    def _read_line(self, fd: int, timeout: float) -> str:
         with selectors.DefaultSelector() as selector:
             selector.register(fd, selectors.EVENT_READ)
             while b"\n" not in self._buffer:
-                if not selector.select(self.timeout):
-                    raise SocklabError(f"timed out after {self.timeout:g} s")
+                if not selector.select(timeout):
+                    raise SocklabError(f"timed out after {timeout:g} s")
                 chunk = os.read(fd, 1 << 16)
                 if not chunk:
                     raise SocklabError("the reader ended")

@@ -5,7 +5,9 @@
     send  ADDR PORT SPORT N    send datagrams 0..N-1 from a fixed source port (so the flow is the same every run)
     echo  ADDR PORT            send every datagram back, until killed
     ping  ADDR PORT N          print the JSON list of N round-trip times, in seconds
-    flood ADDR PORT SPORT SECS send small datagrams as fast as possible for SECS seconds; print how many
+    flood ADDR PORT SPORT SECS [RATE]
+                               send small datagrams for SECS seconds, as fast as possible or at most
+                               RATE a second; print how many
 
 Every loop is bounded in count or time; every address is one the test
 created in its own namespaces.
@@ -87,13 +89,15 @@ def ping(addr: str, port: int, count: int) -> None:
     print(json.dumps(rtts), flush=True)
 
 
-def flood(addr: str, port: int, sport: int, seconds: float) -> None:
+def flood(addr: str, port: int, sport: int, seconds: float, rate: float = 0.0) -> None:
     sock = _udp(addr)
     sock.bind(("", sport))
-    end, sent, payload = time.monotonic() + seconds, 0, b"x" * 28
-    while sent % 256 or time.monotonic() < end:
+    start, sent, payload = time.monotonic(), 0, b"x" * 28
+    while sent % 256 or time.monotonic() < start + seconds:
         sock.sendto(SEQ.pack(sent) + payload, (addr, port))
         sent += 1
+        if rate and sent % 64 == 0:
+            time.sleep(max(0.0, start + sent / rate - time.monotonic()))
     print(sent, flush=True)
 
 
@@ -108,4 +112,4 @@ if __name__ == "__main__":
     elif command == "ping":
         ping(address, int(numbers[0]), int(numbers[1]))
     elif command == "flood":
-        flood(address, int(numbers[0]), int(numbers[1]), numbers[2])
+        flood(address, int(numbers[0]), int(numbers[1]), *numbers[2:4])

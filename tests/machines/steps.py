@@ -86,7 +86,7 @@ STEPS = (
     Step("broadcast-3", "tests/lab/test_broadcast.py -k exactly_the_three_responders", 600, "pytest"),
     Step("grade-cgroup-limits", GRADE, 1200),
     Step("compose", "tests/lab/test_compose_runs.py", 600, "pytest"),
-    # 20 twins; beside a second guest, Debian 12 had run 17 when 45 min were up (2026-12-02).
+    # 19 twins; beside a second guest, Debian 12 had run 17 when 45 min were up (2026-12-02).
     Step("netem", "-m netem", 3600, "pytest"),
     Step("sheets-udp-loss", "tests/lab/test_sheets.py -k udp-loss", 900, "pytest", in_ci=False),
     Step("experiment-replay", REPLAY, 900, in_ci=False),

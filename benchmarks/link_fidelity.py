@@ -174,7 +174,7 @@ def measure(lab: RunningLab, console: Console) -> None:
         fast = flood(lab, 20000, interval, wait=2.0)
         throughput.add_row(
             label,
-            f"{fast['sent'] / fast['send_duration_s']:,.0f}",
+            f"{fast['sent'] / fast['send_duration_s']:,.0f}" if fast["send_duration_s"] else "-",
             str(fast["answered"]),
             str(len(fast["lost"])),
             str(link_drops(lab) - daemon_before),

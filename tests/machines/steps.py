@@ -62,7 +62,7 @@ GRADE = (
 # says whether every retry was a drop the link counted.
 REPLAY = (
     "rm -rf ~/replay && for run in 1a 1b 2; do"
-    f" {SOCKLAB} experiment run udp-backoff-ci --seed ${{run%[ab]}} --out ~/replay/$run -q || exit 1;"
+    f" {SOCKLAB} experiment run udp-backoff-ci --seed ${{run%[ab]}} --out ~/replay/$run || exit 1;"
     " cut -d, -f1-4 ~/replay/$run/results.csv | sha256sum > ~/replay/$run.digest;"
     ' echo "seed $run: $(cat ~/replay/$run.digest)"; done;'
     " head -4 ~/replay/1a/results.csv; grep -h 'retr' ~/replay/1a/summary.md;"

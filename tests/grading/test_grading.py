@@ -145,6 +145,9 @@ FAILURE_OUTPUT = {
 }
 CASES = [(a, s) for a, subs in EXPECTED.items() for s in subs]
 CPU_LIMIT = 0.5  # the student's container's, sandbox.STUDENT
+# How long past its deadline a submission may take: the watchdog's taking
+# its lab down. A bound on the deadline, not on the machine's speed.
+DEADLINE_GRACE = 20.0
 
 
 def cpu_used(output: str) -> Optional[float]:
@@ -186,7 +189,7 @@ def _results(graded: dict, assignment: str, submission: str) -> dict:
 
 @pytest.mark.parametrize("assignment", EXPECTED)
 def test_every_submission_is_graded_into_a_complete_gradebook(graded: dict, assignment: str) -> None:
-    status, folder, seconds = graded[assignment]
+    status, folder, _ = graded[assignment]
     assert status == 0, f"{assignment}: exit status {status}"
     with (folder / "grades.csv").open() as gradebook:
         rows = list(csv.reader(gradebook))
@@ -194,9 +197,11 @@ def test_every_submission_is_graded_into_a_complete_gradebook(graded: dict, assi
     assert sorted(r[0] for r in rows[1:]) == sorted(EXPECTED[assignment])
     suites = ET.parse(folder / "junit.xml").getroot()
     assert sorted(s.get("name") for s in suites) == sorted(EXPECTED[assignment])
+    deadline = load_assignment(assignment).timeout + DEADLINE_GRACE
     for submission in EXPECTED[assignment]:
         assert (folder / submission / "report.md").read_text().startswith(f"# {assignment}: {submission}")
-    assert seconds < 120, f"{assignment} took {seconds:.0f} s"
+        took = _results(graded, assignment, submission)["execution_time"]
+        assert took <= deadline, f"{assignment}/{submission} ran {took:.0f} s, past its deadline of {deadline:g} s"
 
 
 @pytest.mark.parametrize("assignment,submission", CASES)
@@ -283,7 +288,7 @@ def test_a_submission_past_its_time_is_stopped_and_still_graded(tmp_path: Path) 
         tmp_path / "out",
         output=Output(quiet=True),
     )
-    assert status == 0 and time.monotonic() - started < 20
+    assert status == 0 and time.monotonic() - started < 4 + DEADLINE_GRACE
     assert (tmp_path / "out" / "grades.csv").read_text().splitlines()[1] == "hangs-mid-conversation,0,10"
     report = (tmp_path / "out" / "hangs-mid-conversation" / "report.md").read_text()
     assert "(timed out," in report and "not run: the submission ran past its 4 s" in report

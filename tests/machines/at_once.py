@@ -22,3 +22,4 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         terminal.write_line("")
         terminal.write_line(f"FAILED {report.nodeid} ({report.when}, {report.duration:.0f} s):", red=True)
         terminal.write_line(report.longreprtext)
+        terminal.flush()  # pytest's output to a file is block-buffered: the guest's step log is one

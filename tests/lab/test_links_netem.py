@@ -219,9 +219,12 @@ def test_set_changes_only_what_it_names_and_counts(lab, pace: float) -> None:
 
 
 def test_set_while_traffic_flows(lab, pace: float) -> None:
-    """The change lands while a flow runs, 20 s plus three times what a change
-    takes here (tens of seconds in a loaded emulated guest): netem drops nothing
-    before it and half of what follows it; the kernels count the same drops."""
+    """The change lands while a flow of numbered datagrams runs, 20 s plus three
+    times what a change takes here (tens of seconds in a loaded emulated
+    guest): netem drops none that it passed before the change was asked for,
+    half of those after its first drop, and it counts the drops the kernels
+    count. Where it landed is read from the sequence numbers, not from
+    counters read after ``link set`` returns: by then it has dropped for a while."""
     configure(lab)
     began = time.monotonic()
     lab.link("wan").set(direction="forward", loss=0.0)
@@ -233,26 +236,30 @@ def test_set_while_traffic_flows(lab, pace: float) -> None:
         return lab.link("wan").show()["directions"]["client->server"]["counters"]
 
     start = forward()
+    flow: dict = {}
     with probes.Crossing(lab, "client", "server") as counted:
-        flow = {"host": lab.address("server"), "count": count, "interval": interval, "source_port": 40001}
-        sender = threading.Thread(target=lambda: probes.flood(lab, wait=2.0, **flow))
+        options = {"host": lab.address("server"), "count": count, "interval": interval, "source_port": 40001}
+        sender = threading.Thread(target=lambda: flow.update(probes.flood(lab, wait=2.0, **options)))
         sender.start()
-        while forward()["sent"] < start["sent"] + 300:
+        before = forward()
+        while before["sent"] < start["sent"] + 300:
             time.sleep(0.1)
+            before = forward()
         lab.link("wan").set(direction="forward", loss=50.0)
-        at_change = forward()
         sender.join()
     end = forward()
-    assert at_change["dropped"] == start["dropped"], f"netem dropped before the change: {start} -> {at_change}"
-    decided = (end["sent"] + end["dropped"]) - (at_change["sent"] + at_change["dropped"])
-    dropped = end["dropped"] - at_change["dropped"]
-    assert decided >= 1000, f"the change landed as the flow ended: {decided} datagrams after it"
+    lost = flow["lost"]
+    passed = before["sent"] - start["sent"]  # counted by netem before the change was asked for
+    assert before["dropped"] == start["dropped"] and lost, f"{start} -> {before}, lost {lost[:10]}"
+    assert lost[0] >= passed, f"datagram {lost[0]} was lost, but netem had passed {passed} before the change"
+    decided = flow["sent"] - lost[0] - 1  # after the first drop, each is dropped on its own draw
+    assert decided >= 1000, f"the change landed as the flow ended: {decided} datagrams after its first drop"
     low, high = binomial_interval(decided, 0.5)
-    passed = at_change["sent"] - start["sent"]
-    print(f"netem link set while traffic flows: {passed} passed before it, {dropped} of {decided} dropped after")
+    dropped = len(lost) - 1
+    print(f"netem link set while traffic flows: first drop {lost[0]} of {flow['sent']}, then {dropped} of {decided}")
     assert low <= dropped / decided <= high, f"after the change: {dropped} of {decided} dropped"
-    assert counted.lost == end["dropped"] - start["dropped"], (
-        f"netem counted {dropped} drops, the kernels {counted.lost}"
+    assert counted.lost == len(lost) == end["dropped"] - start["dropped"], (
+        f"netem counted {end['dropped'] - start['dropped']} drops, the kernels {counted.lost}, the flow {len(lost)}"
     )
 
 

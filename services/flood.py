@@ -31,8 +31,9 @@ def flood(host: str, port: int, count: int, interval: float, size: int, source_p
     seq = 0
     deadline = None
     while True:
-        now = time.monotonic()
-        while seq < count and now >= next_send:
+        # Each datagram is stamped as it leaves: a burst (interval 0, or catching
+        # up) stamped once would show no send time and short round trips.
+        while seq < count and (now := time.monotonic()) >= next_send:
             try:
                 sock.sendto(f"seq {seq} ".encode().ljust(size, b"x"), address)
             except BlockingIOError:
@@ -40,6 +41,7 @@ def flood(host: str, port: int, count: int, interval: float, size: int, source_p
             sent_at[seq] = now
             seq += 1
             next_send += interval
+        now = time.monotonic()
         if seq == count and deadline is None:
             deadline = now + wait
         if deadline is not None and now > deadline:

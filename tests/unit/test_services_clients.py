@@ -183,6 +183,17 @@ def test_udp_client_prints_the_server_s_answer(server_port):
     assert (answer["answer"], answer["attempts"], answer["outcome"]) == ("HI", 1, "answered")
 
 
+def test_flood_stamps_each_datagram_as_it_leaves(server_port):
+    """Sent as fast as possible, 2,000 datagrams take a time to send that a
+    sendto() per datagram bounds: stamped once per burst, they showed none, and
+    the fidelity benchmark printed 200,000,000 a second."""
+    port = server_port("udp_server")
+    result = client("flood", "127.0.0.1", str(port), "--count", "2000", "--interval", "0", "--wait", "0.5")
+    report = json.loads(result.stdout)
+    assert report["sent"] == 2000 and report["send_duration_s"] > 0, report
+    assert report["sent"] / report["send_duration_s"] < 5_000_000, report
+
+
 # --- TCP, block and XML-RPC clients ------------------------------------------------
 
 

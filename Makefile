@@ -35,11 +35,11 @@ test: images
 unit: setup
 	$(BIN)/python -m pytest -q tests/unit
 
-# ruff (pyflakes, pycodestyle, import order, bugbear) on the tree, mypy on socklab;
-# both configured in pyproject.toml.
+# ruff (pyflakes, pycodestyle, import order, bugbear) on the tree; mypy on socklab,
+# the benchmarks and the machines harness; both configured in pyproject.toml.
 lint: setup
 	$(BIN)/ruff check .
-	$(BIN)/mypy socklab
+	$(BIN)/mypy socklab benchmarks tests/machines
 
 benchmarks: images
 	$(BIN)/python benchmarks/lab_up.py

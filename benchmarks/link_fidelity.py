@@ -20,6 +20,7 @@ import math
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import yaml
 from rich.console import Console
@@ -31,7 +32,7 @@ from socklab.images import ensure_images
 from socklab.lab import Options, RunningLab, up
 from socklab.labfile import find_lab, load_lab
 
-CLEAN = dict(
+CLEAN: dict[str, Any] = dict(
     loss=0.0, delay_ms=0.0, jitter_ms=0.0, duplicate=0.0, reorder=0.0, corrupt=0.0, rate=None, loss_model="bernoulli"
 )
 N = 5000
@@ -41,7 +42,7 @@ def flood(lab: RunningLab, count: int, interval: float, source_port: int = 41000
     return probes.flood(lab, count=count, interval=interval, source_port=source_port, wait=wait)
 
 
-def configure(lab: RunningLab, seed: int = 1, both: bool = False, **params: object) -> None:
+def configure(lab: RunningLab, seed: int = 1, both: bool = False, **params: Any) -> None:
     link = lab.link("wan")
     link.set(seed=seed if link.backend == "userspace" else None, **CLEAN)
     if params:
@@ -137,10 +138,11 @@ def measure(lab: RunningLab, console: Console) -> None:
         f"{base['p10']:.2f}..{base['p90']:.2f}",
         f"{base['min']:.2f}..{base['max']:.2f}",
     )
-    for label, params in (
+    delays: list[tuple[str, dict[str, Any]]] = [
         ("50 ms each way", dict(delay_ms=50.0)),
         ("50 ± 10 ms each way (uniform)", dict(delay_ms=50.0, jitter_ms=10.0)),
-    ):
+    ]
+    for label, params in delays:
         configure(lab, both=True, **params)
         rtt = flood(lab, 1000, 0.005)["rtt_ms"]
         delay.add_row(
@@ -155,7 +157,7 @@ def measure(lab: RunningLab, console: Console) -> None:
         "expected with jitter: the sum of two uniform ±10 ms gives round trips in 80..120 ms, p10..p90 about 89..111 ms"
     )
 
-    runs = {}
+    runs: dict[int, list[list[int]]] = {}
     for seed in (1, 1, 2):
         configure(lab, seed=seed, loss=30.0)
         runs.setdefault(seed, []).append(flood(lab, 2000, pace)["lost"])

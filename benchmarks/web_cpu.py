@@ -29,7 +29,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 from rich.console import Console
 from rich.table import Table
@@ -91,7 +91,7 @@ def measure(pids: dict[str, list[int]], seconds: float) -> dict[str, float]:
     return {name: 100 * (total(group) - before[name]) / seconds for name, group in pids.items()}
 
 
-def open_page(url: str):  # type: ignore[no-untyped-def]
+def open_page(url: str) -> Any:
     chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
     if not (chromium and driver):
         return None
@@ -109,7 +109,7 @@ def open_page(url: str):  # type: ignore[no-untyped-def]
     return browser
 
 
-def views(browser) -> int:  # type: ignore[no-untyped-def]
+def views(browser: Any) -> int:
     return int(browser.execute_script("return Number(document.body.dataset.views || 0)"))
 
 

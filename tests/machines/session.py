@@ -97,8 +97,8 @@ def student_script(steps: list[Step], wheels: bool) -> str:
 
 def _junit(path: Path) -> tuple[int, int, int, int, list[str]]:
     """(tests, failures, errors, skipped, skip reasons) of a pytest JUnit file."""
-    suite = ET.parse(path).getroot()
-    suite = suite.find("testsuite") if suite.tag == "testsuites" else suite
+    root = ET.parse(path).getroot()
+    suite = root.find("testsuite") if root.tag == "testsuites" else root
     assert suite is not None
     reasons = sorted({s.get("message", "") for s in suite.iter("skipped")})
     counts = (int(suite.get(k, 0)) for k in ("tests", "failures", "errors", "skipped"))

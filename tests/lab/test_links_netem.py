@@ -271,10 +271,15 @@ def test_a_node_to_network_link_shapes_both_directions(lab, pace: float) -> None
     far = lab.address("far-server")
     for direction, sender, receiver in (("reverse", "far-server", "client"), ("forward", "client", "far-server")):
         configure(lab, link="edge", direction=direction, loss=30.0)
-        counted = crossing(lab, sender, receiver, host=far, count=1000, interval=pace, wait=2.0)
-        low, high = binomial_interval(counted.sent, 0.3)
-        assert counted.sent >= 700 and low <= counted.lost / counted.sent <= high, (
-            f"30% loss {direction} ({sender} to {receiver}): {counted.lost} of {counted.sent} did not arrive"
+        sent = lost = 0
+        for _ in range(3):  # reverse, the datagrams are the echoes: a server behind its flood sends fewer
+            counted = crossing(lab, sender, receiver, host=far, count=1000, interval=pace, wait=2.0)
+            sent, lost = sent + counted.sent, lost + counted.lost
+            if sent >= 700:
+                break
+        low, high = binomial_interval(sent, 0.3)
+        assert sent >= 700 and low <= lost / sent <= high, (
+            f"30% loss {direction} ({sender} to {receiver}): {lost} of {sent} did not arrive"
         )
 
 

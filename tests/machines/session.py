@@ -100,9 +100,17 @@ def _junit(path: Path) -> tuple[int, int, int, int, list[str]]:
     root = ET.parse(path).getroot()
     suite = root.find("testsuite") if root.tag == "testsuites" else root
     assert suite is not None
-    reasons = sorted({s.get("message", "") for s in suite.iter("skipped")})
+    reasons = sorted({_skip_reason(s) for s in suite.iter("skipped")})
     counts = (int(suite.get(k, 0)) for k in ("tests", "failures", "errors", "skipped"))
     return (*counts, reasons)  # type: ignore[return-value]
+
+
+def _skip_reason(skipped: ET.Element) -> str:
+    """Why a test skipped: for a module skipped at collection, pytest's message
+    says only "collection skipped", and the reason is in the text."""
+    message = skipped.get("message", "")
+    told = re.search(r"'Skipped: (.*)'\)$", skipped.text or "") if message == "collection skipped" else None
+    return told.group(1) if told else message
 
 
 def judge(step: Step, status: int, seconds: float, out: Path) -> StepResult:
